@@ -1,0 +1,99 @@
+"""Request dicts for the Amazon provider's SageMaker operators (the boto3 ``Create*`` shapes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def s3_channel(
+    name: str,
+    s3_uri: str,
+    content_type: str,
+    *,
+    data_type: str = "S3Prefix",
+    distribution: str = "FullyReplicated",
+    record_wrapper: str | None = None,
+) -> dict:
+    """One ``InputDataConfig`` entry. ``distribution="ShardedByS3Key"`` gives each instance its own shards."""
+    channel = {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {"S3DataType": data_type, "S3Uri": s3_uri, "S3DataDistributionType": distribution}
+        },
+        "ContentType": content_type,
+        "CompressionType": "None",
+    }
+    if record_wrapper:
+        channel["RecordWrapperType"] = record_wrapper
+    return channel
+
+
+def training_job(
+    *,
+    name: str,
+    image: str,
+    role_arn: str,
+    channels: list[dict],
+    output_path: str,
+    hyperparameters: Mapping[str, object],
+    instance_type: str = "ml.m5.large",
+    instance_count: int = 1,
+    volume_gb: int = 10,
+    max_runtime_seconds: int = 3600,
+) -> dict:
+    """A ``CreateTrainingJob`` request; hyperparameter values are sent as strings, as SageMaker requires."""
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+        "RoleArn": role_arn,
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": output_path},
+        "ResourceConfig": {
+            "InstanceCount": instance_count,
+            "InstanceType": instance_type,
+            "VolumeSizeInGB": volume_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
+        "HyperParameters": {key: _hyperparameter(value) for key, value in hyperparameters.items()},
+    }
+
+
+def model(*, name: str, image: str, model_data_url: str, role_arn: str) -> dict:
+    """A ``CreateModel`` request serving ``model_data_url`` (a ``model.tar.gz``) with ``image``."""
+    return {
+        "ModelName": name,
+        "PrimaryContainer": {"Image": image, "ModelDataUrl": model_data_url},
+        "ExecutionRoleArn": role_arn,
+    }
+
+
+def endpoint_config(*, name: str, model_name: str, instance_type: str = "ml.m5.large") -> dict:
+    """A ``CreateEndpointConfig`` request with one production variant."""
+    return {
+        "EndpointConfigName": name,
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model_name,
+                "InitialInstanceCount": 1,
+                "InstanceType": instance_type,
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+    }
+
+
+def endpoint(*, name: str, config_name: str) -> dict:
+    """A ``CreateEndpoint`` request."""
+    return {"EndpointName": name, "EndpointConfigName": config_name}
+
+
+def model_artifact(output_path: str, training_job_name: str) -> str:
+    """Where SageMaker puts a job's model: ``<S3OutputPath>/<job>/output/model.tar.gz``."""
+    return f"{output_path.rstrip('/')}/{training_job_name}/output/model.tar.gz"
+
+
+def _hyperparameter(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
