@@ -1,0 +1,1 @@
+"""Validation inference through a real-time endpoint, in request-sized batches."""
