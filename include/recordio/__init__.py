@@ -1,0 +1,25 @@
+"""The recordIO-protobuf format of SageMaker's built-in algorithms.
+
+Drop-in replacements for ``sagemaker.amazon.common`` (byte-identical output, same arguments, dtype rules
+and error messages), vectorised so that whole matrices are encoded and decoded without a loop per row:
+
+- :func:`write_numpy_to_dense_tensor` — a dense 2-D array (+ optional labels) to records;
+- :func:`write_spmatrix_to_sparse_tensor` — a scipy sparse matrix (+ optional labels) to sparse records;
+- :func:`read_records` — the ``Record`` messages of a stream;
+- :func:`read_dense` — a stream straight to ``(features, labels)`` numpy arrays.
+"""
+
+from include.recordio.dense_writer import write_numpy_to_dense_tensor
+from include.recordio.errors import RecordIOError
+from include.recordio.reader import read_dense, read_records
+from include.recordio.schema import Record
+from include.recordio.sparse_writer import write_spmatrix_to_sparse_tensor
+
+__all__ = [
+    "Record",
+    "RecordIOError",
+    "read_dense",
+    "read_records",
+    "write_numpy_to_dense_tensor",
+    "write_spmatrix_to_sparse_tensor",
+]
