@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format up down status constraints clean
+.PHONY: install test lint format demo up down status bench constraints clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+demo: $(STAMP)
+	$(PY) -m include.devstack demo
+
 up: $(STAMP)
 	$(PY) -m include.devstack up
 
@@ -37,6 +40,10 @@ down: $(STAMP)
 
 status: $(STAMP)
 	$(PY) -m include.devstack status
+
+# Speed and memory measurements, each printed as ratios against a peer in the same run.
+bench: $(STAMP)
+	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Re-resolve the transitive pins after changing requirements.txt.
 constraints:

@@ -1,4 +1,4 @@
-"""``python -m include.devstack up|down|status``"""
+"""``python -m include.devstack up|down|status|demo``"""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ from include.devstack.stack import down, status, up
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m include.devstack", description=__doc__)
-    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("command", choices=("up", "down", "status", "demo"))
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from include.devstack.demo import run_demo
+
+        return run_demo()
     settings = StackSettings.from_environment()
     if args.command == "up":
         up(settings)
