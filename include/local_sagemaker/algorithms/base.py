@@ -45,9 +45,7 @@ class Channel:
 
     def files(self) -> list[Path]:
         """Data files of the channel in a stable order, hidden files (``.amazon.manifest``) excluded."""
-        return sorted(
-            p for p in self.path.rglob("*") if p.is_file() and not p.name.startswith(".")
-        )
+        return sorted(p for p in self.path.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""Reading a channel: CSV with label_size, content-type rules and errors that name the file."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from include.local_sagemaker.algorithms.base import TrainingFailure
+from include.local_sagemaker.algorithms.channel_data import read_channel
+from include.recordio import write_numpy_to_dense_tensor
+from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
+
+
+def test_csv_without_labels_reads_every_column_as_a_feature(make_job):
+    features = np.arange(12, dtype=np.float32).reshape(4, 3)
+    context = make_job({}, {"train": ("text/csv;label_size=0", {"part-0.csv": csv_bytes(features)})})
+
+    data = read_channel(context.channels["train"], feature_dim=3)
+
+    np.testing.assert_array_equal(data.features, features)
+    assert data.features.dtype == np.float32
+    assert data.labels is None
+
+
+def test_csv_takes_the_first_column_as_label_by_default(make_job):
+    features = np.arange(12, dtype=np.float32).reshape(4, 3)
+    labels = np.array([0, 1, 0, 1])
+    context = make_job({}, {"train": ("text/csv", {"a.csv": csv_bytes(features, labels)})})
+
+    data = read_channel(context.channels["train"], feature_dim=3)
+
+    np.testing.assert_array_equal(data.features, features)
+    np.testing.assert_array_equal(data.labels, labels)
+
+
+def test_files_are_read_in_order_and_hidden_files_skipped(make_job):
+    first, second = np.zeros((2, 2), np.float32), np.ones((3, 2), np.float32)
+    files = {
+        "b/part-1.csv": csv_bytes(second),
+        "a.csv": csv_bytes(first),
+        ".amazon.manifest": b"[]",
+        "empty.csv": b"",
+    }
+    context = make_job({}, {"train": ("text/csv;label_size=0", files)})
+
+    data = read_channel(context.channels["train"], feature_dim=2)
+
+    np.testing.assert_array_equal(data.features, np.vstack([first, second]))
+
+
+def reason(context, **kwargs) -> str:
+    with pytest.raises(TrainingFailure) as caught:
+        read_channel(context.channels["train"], **kwargs)
+    return str(caught.value)
+
+
+def test_a_non_numeric_cell_is_located(make_job):
+    context = make_job({}, {"train": ("text/csv;label_size=0", {"bad.csv": b"1,2\n3,x4\n"})})
+
+    message = reason(context, feature_dim=2)
+
+    assert message.startswith("ClientError: Unable to read ")
+    assert "bad.csv" in message
+    assert "line 2 column 2 is 'x4', not a number" in message
+
+
+def test_a_short_row_is_located(make_job):
+    context = make_job({}, {"train": ("text/csv;label_size=0", {"short.csv": b"1,2,3\n4,5\n"})})
+
+    assert "short.csv line 2 column 3 is nan (empty, NaN or infinite)" in reason(context, feature_dim=3)
+
+
+def test_infinite_values_in_recordio_are_located(make_job):
+    features = np.ones((3, 2), np.float32)
+    features[2, 1] = np.inf
+    buffer = io.BytesIO()
+    write_numpy_to_dense_tensor(buffer, features)
+    context = make_job({}, {"train": (None, {"inf.pbr": buffer.getvalue()})})
+
+    assert "inf.pbr record 3 feature 2 is inf" in reason(context, feature_dim=2)
+
+
+def test_garbage_recordio_names_the_file(make_job):
+    context = make_job({}, {"train": ("application/x-recordio-protobuf", {"junk.pbr": b"not a record file"})})
+
+    message = reason(context, feature_dim=2)
+
+    assert message.startswith("ClientError: Unable to read ")
+    assert "junk.pbr as recordIO-protobuf" in message
+
+
+def test_feature_dim_mismatch_names_file_and_hints_label_size(make_job):
+    context = make_job({}, {"train": ("text/csv", {"x.csv": csv_bytes(np.zeros((2, 4)))})})
+
+    message = reason(context, feature_dim=4)
+
+    assert "x.csv of channel 'train' have 3 features but the 'feature_dim' hyperparameter is 4" in message
+    assert "text/csv;label_size=0" in message
+
+
+def test_unsupported_content_type_fails_like_sagemaker(make_job):
+    context = make_job({}, {"train": ("csv", {"x.csv": b"1\n"})})
+
+    assert reason(context).startswith(
+        "ClientError: No iterator has been registered for ContentType ('csv', '1.0')"
+    )
+
+
+def test_empty_channel_fails(make_job):
+    context = make_job({}, {"train": ("text/csv;label_size=0", {})})
+
+    assert "No data in channel 'train'" in reason(context)
+
+
+def test_channel_of_empty_files_fails(make_job):
+    context = make_job({}, {"train": ("text/csv;label_size=0", {"a.csv": b"", "b.csv": b"\n\n"})})
+
+    assert "hold no records" in reason(context)
+
+
+def test_bad_label_size_is_reported(make_job):
+    context = make_job({}, {"train": ("text/csv;label_size=-1", {"a.csv": b"1,2\n"})})
+
+    assert "label_size='-1' is not a non-negative integer" in reason(context)
