@@ -136,7 +136,7 @@ def kmeans_mnist():
 
     run = plan_run()
 
-    data = MnistToS3Operator(
+    ingest_mnist = MnistToS3Operator(
         task_id="ingest_mnist",
         source="{{ params.source }}",
         s3_bucket=run["bucket"],
@@ -145,6 +145,7 @@ def kmeans_mnist():
         splits=["train", "test"],
         create_bucket=True,
     )
+    data = ingest_mnist.output
 
     @task
     def training_request(run: dict, data: dict, params=None) -> dict:
