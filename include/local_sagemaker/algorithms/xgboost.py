@@ -1,0 +1,320 @@
+"""SageMaker's XGBoost (image repositories ``sagemaker-xgboost`` and ``xgboost``) on the xgboost library.
+
+Training follows the open-source container's algorithm mode: hyperparameters validated with its rules
+(:mod:`~include.local_sagemaker.algorithms.xgboost_hyperparameters`), the ``train`` / ``validation``
+channels read in its formats (:mod:`~include.local_sagemaker.algorithms.xgboost_data`), then
+``xgboost.train`` with the validated hyperparameters as parameters (nothing added: XGBoost's defaults apply
+to what is not given), ``num_round`` boosting rounds, the ``train`` and ``validation`` sets as evaluation
+sets and XGBoost's ``EvaluationMonitor``, which prints ``[3]\\ttrain-merror:0.052\\tvalidation-merror:0.06``.
+CloudWatch shows the tab as ``#011``; the metric definitions ``validation:<metric>`` match that rendering.
+``early_stopping_rounds`` stops on the last ``eval_metric`` of the validation set and keeps the best model.
+The container's own metrics (``accuracy``, ``f1``, ``r2``, ... not built into XGBoost) are computed with
+scikit-learn on the raw predictions, as its custom evaluation function does.
+
+Artifact: ``xgboost-model``, written by ``Booster.save_model("xgboost-model")`` as the container does
+(UBJSON, the format of XGBoost 2.1 and later), so the real container loads it; serving loads models
+saved by ``save_model`` in any format XGBoost reads, or pickled boosters (images up to 1.2-2).
+
+Failures: customer errors are ``ClientError: <the container's message>``; an XGBoost failure that is not
+a known customer error is ``AlgorithmError: XGB train call failed with exception: ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+from sklearn import metrics as sk_metrics
+
+from include.local_sagemaker.algorithms import xgboost_inference
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.metrics import log
+from include.local_sagemaker.algorithms.xgboost_data import channel_format, read_dmatrix
+from include.local_sagemaker.algorithms.xgboost_hyperparameters import (
+    MAXIMIZE_METRICS,
+    MINIMIZE_METRICS,
+    user_error,
+    validate,
+)
+
+MODEL_FILE = "xgboost-model"
+
+# Messages of XGBoost failures that the container reports as customer errors.
+CUSTOMER_ERRORS = (
+    "label must be in [0,1] for logistic regression",
+    "label must be in [0, num_class)",
+    "Target is multiclass but average='binary'",
+    "feature_names mismatch",
+    "Check failed: preds.size() == info.labels_.size()",
+    "Check failed: !auc_error AUC: the dataset only contains pos or neg samples",
+    "base_score must be in (0,1) for logistic loss",
+    "PoissonRegression: label must be nonnegative",
+    "TweedieRegression: label must be nonnegative",
+    "Parameter reg_lambda should be greater equal to 0",
+)
+# Hyperparameters the container consumes itself rather than passing to xgboost.train.
+_CONTAINER_ONLY = (
+    "num_round",
+    "csv_weights",
+    "early_stopping_rounds",
+    "save_model_on_termination",
+    "_tuning_objective_metric",
+    "_kfold",
+    "_num_cv_round",
+    "use_dask_gpu_training",
+)
+
+
+def metric_definition(name: str) -> dict[str, str]:
+    """The container's definition of ``validation:<name>``, matched against the CloudWatch rendering.
+
+    The container captures ``(\\S+)``, which on a line of several metrics runs on into the next
+    ``#011``-separated field (SageMaker keeps the number it starts with); the capture here stops before
+    ``#`` so that the engine reads that same number.
+    """
+    return {"Name": f"validation:{name}", "Regex": f".*\\[[0-9]+\\].*#011validation-{name}:([^\\s#]+)"}
+
+
+class XGBoostAlgorithm:
+    """The ``Algorithm`` the engine runs for ``…/sagemaker-xgboost:<version>`` images."""
+
+    image_repositories = ("sagemaker-xgboost", "xgboost")
+    metric_definitions = tuple(metric_definition(name) for name in MAXIMIZE_METRICS + MINIMIZE_METRICS)
+
+    def train(self, context: TrainingContext) -> None:
+        """Train on ``train`` (evaluating ``validation`` too, if given) and write ``xgboost-model``."""
+        started = time.perf_counter()
+        params = validate(context.hyperparameters)
+        log(f"Validated hyperparameters: {json.dumps(params, sort_keys=True, default=str)}")
+        if "_kfold" in params:
+            raise user_error(
+                "Hyperparameter _kfold: cross-validation training is not supported by the local engine"
+            )
+        data_format = channel_format(context.channels)
+        csv_weights = params.get("csv_weights", 0)
+        train = read_dmatrix(context.channels["train"], data_format, csv_weights)
+        log(f"Train matrix has {train.num_row()} rows and {train.num_col()} columns")
+        validation = None
+        if "validation" in context.channels:
+            validation = read_dmatrix(context.channels["validation"], data_format, csv_weights)
+            log(f"Validation matrix has {validation.num_row()} rows")
+
+        booster = train_booster(params, train, validation)
+        context.model_dir.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            # XGBoost warns that a name without extension is saved as UBJSON: that is the container's format.
+            warnings.simplefilter("ignore", UserWarning)
+            booster.save_model(str(context.model_dir / MODEL_FILE))
+        log(f"Stored trained model at {context.model_dir / MODEL_FILE}")
+        log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
+
+    def load(self, model_dir: Path) -> XGBoostPredictor:
+        """Load ``xgboost-model`` (or the first model file of ``model_dir``, as the container does)."""
+        return XGBoostPredictor(load_booster(Path(model_dir)))
+
+
+def train_booster(params: dict[str, Any], train: xgb.DMatrix, validation: xgb.DMatrix | None) -> xgb.Booster:
+    """``xgboost.train`` as the container calls it; XGBoost failures become :class:`TrainingFailure`."""
+    config = {name: _xgboost_value(value) for name, value in params.items() if name not in _CONTAINER_ONLY}
+    objective_metric = params.get("_tuning_objective_metric", "").partition(":")[2] or None
+    requested = list(
+        dict.fromkeys([*params.get("eval_metric", []), *([objective_metric] if objective_metric else [])])
+    )
+    custom = [name for name in requested if name in CUSTOM_METRICS]
+    builtin = [name for name in requested if name not in CUSTOM_METRICS]
+    config.pop("eval_metric", None)
+    if builtin:
+        config["eval_metric"] = builtin
+
+    evals = [(train, "train")] + ([(validation, "validation")] if validation is not None else [])
+    callbacks: list[xgb.callback.TrainingCallback] = [xgb.callback.EvaluationMonitor()]
+    rounds = params.get("early_stopping_rounds")
+    stop_metric = objective_metric or (params["eval_metric"][-1] if params.get("eval_metric") else None)
+    if rounds and validation is not None and stop_metric:
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=rounds,
+                data_name="validation",
+                metric_name=stop_metric,
+                maximize=stop_metric in MAXIMIZE_METRICS,
+                save_best=True,
+            )
+        )
+    try:
+        return xgb.train(
+            config,
+            train,
+            num_boost_round=params["num_round"],
+            evals=evals,
+            custom_metric=_custom_evaluation(custom, params.get("objective", "")) if custom else None,
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
+    except Exception as error:
+        message = _without_stack_trace(str(error))
+        if any(known in message for known in CUSTOMER_ERRORS):
+            raise TrainingFailure(f"ClientError: {message}") from None
+        raise TrainingFailure(f"AlgorithmError: XGB train call failed with exception:\n {message}") from None
+
+
+def _xgboost_value(value: Any) -> Any:
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return ",".join(value)  # updater
+    if isinstance(value, tuple | list):
+        return str(value).replace(" ", "")  # monotone / interaction constraints in XGBoost's string form
+    return value
+
+
+def _without_stack_trace(message: str) -> str:
+    return message.split("\nStack trace:", 1)[0].strip()
+
+
+# --- the container's scikit-learn metrics --------------------------------------------------------
+
+
+def _class_labels(predictions: np.ndarray, objective: str) -> np.ndarray:
+    # Custom metrics see raw margins (one column per class, or binary log-odds), except under
+    # multi:softmax, where XGBoost hands over the predicted classes themselves.
+    if predictions.ndim == 2:
+        return predictions.argmax(axis=-1)
+    if objective == "multi:softmax":
+        return predictions
+    return (predictions > 0.0).astype(int)
+
+
+def _on_labels(score: Callable[[np.ndarray, np.ndarray], float]) -> Callable[..., float]:
+    def on_labels(labels: np.ndarray, predictions: np.ndarray, objective: str) -> float:
+        return float(score(labels, _class_labels(predictions, objective))) if predictions.size else 0.0
+
+    return on_labels
+
+
+def _on_values(score: Callable[[np.ndarray, np.ndarray], float]) -> Callable[..., float]:
+    return lambda labels, predictions, objective: float(score(labels, predictions))
+
+
+CUSTOM_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, str], float]] = {
+    "accuracy": _on_labels(sk_metrics.accuracy_score),
+    "balanced_accuracy": _on_labels(sk_metrics.balanced_accuracy_score),
+    "f1": _on_labels(lambda y, p: sk_metrics.f1_score(y, p, average="macro")),
+    "f1_binary": _on_labels(lambda y, p: sk_metrics.f1_score(y, p, average="binary")),
+    "f1_macro": _on_labels(lambda y, p: sk_metrics.f1_score(y, p, average="macro")),
+    "precision": _on_labels(sk_metrics.precision_score),
+    "precision_macro": _on_labels(lambda y, p: sk_metrics.precision_score(y, p, average="macro")),
+    "precision_micro": _on_labels(lambda y, p: sk_metrics.precision_score(y, p, average="micro")),
+    "recall": _on_labels(sk_metrics.recall_score),
+    "recall_macro": _on_labels(lambda y, p: sk_metrics.recall_score(y, p, average="macro")),
+    "recall_micro": _on_labels(lambda y, p: sk_metrics.recall_score(y, p, average="micro")),
+    "mae": _on_values(sk_metrics.mean_absolute_error),
+    "mse": _on_values(sk_metrics.mean_squared_error),
+    "rmse": _on_values(sk_metrics.root_mean_squared_error),
+    "r2": _on_values(sk_metrics.r2_score),
+}
+
+
+def _custom_evaluation(names: list[str], objective: str):
+    def evaluate(predictions: np.ndarray, data: xgb.DMatrix) -> list[tuple[str, float]]:
+        labels = data.get_label()
+        return [(name, CUSTOM_METRICS[name](labels, predictions, objective)) for name in names]
+
+    return evaluate
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+
+def load_booster(model_dir: Path) -> xgb.Booster:
+    """The booster in ``model_dir``: ``xgboost-model`` if present, else its first non-hidden file."""
+    preferred = model_dir / MODEL_FILE
+    files = (
+        [preferred]
+        if preferred.is_file()
+        else sorted(path for path in model_dir.iterdir() if path.is_file() and not path.name.startswith("."))
+    )
+    if not files:
+        raise FileNotFoundError(f"No XGBoost model in {model_dir}: expected {MODEL_FILE} (from model.tar.gz)")
+    path = files[0]
+    booster = xgb.Booster()
+    try:
+        with warnings.catch_warnings():
+            # "Unknown file format: using UBJSON as a guess": the container's file has no extension.
+            warnings.simplefilter("ignore", UserWarning)
+            booster.load_model(str(path))
+    except xgb.core.XGBoostError as load_error:
+        # Images up to 1.2-2 pickled the booster; the container tries that format too. Only load
+        # model.tar.gz files you trust: unpickling runs code.
+        try:
+            with path.open("rb") as stream:
+                booster = pickle.load(stream)
+        except Exception as pickle_error:
+            raise ValueError(
+                f"Model {path} cannot be loaded:\nPickle load error={pickle_error}"
+                f"\nXGB load model error={_without_stack_trace(str(load_error))}"
+            ) from None
+    if not isinstance(booster, xgb.Booster):
+        raise ValueError(f"Model {path} unpickles to {type(booster).__name__}, not an xgboost Booster")
+    # One thread per request, as the container's workers do: single records do not gain from more.
+    booster.set_param("nthread", 1)
+    return booster
+
+
+class XGBoostPredictor:
+    """Answers ``InvokeEndpoint`` with the booster's predictions, as the container does."""
+
+    def __init__(self, booster: xgb.Booster):
+        self.booster = booster
+        config = json.loads(booster.save_config())
+        self.objective = config["learner"]["objective"]["name"]
+        self.num_features = booster.num_features()
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """Decode ``body`` (CSV, libsvm, recordIO) and answer CSV or JSON; statuses as the container's."""
+        if not body:
+            raise InferenceError(204, "")
+        if len(body) > xgboost_inference.MAX_PAYLOAD_BYTES:
+            raise InferenceError(
+                413,
+                f"Payload of {len(body)} bytes exceeds the {xgboost_inference.MAX_PAYLOAD_BYTES} byte limit",
+            )
+        records = xgboost_inference.decode(body, xgboost_inference.request_kind(content_type))
+        try:
+            predictions = self.predict(records)
+        except (xgb.core.XGBoostError, ValueError) as error:
+            raise InferenceError(
+                400, f"Unable to evaluate payload provided: {_without_stack_trace(str(error))}"
+            ) from None
+        response_type = xgboost_inference.choose_accept(accept)
+        return xgboost_inference.encode(predictions, response_type), response_type
+
+    def predict(self, records) -> np.ndarray:
+        """``Booster.predict`` on the records; a request may have fewer columns than the model (missing)."""
+        columns = records.shape[1]
+        if columns > self.num_features:
+            raise ValueError(
+                f"records have {columns} features but the model was trained on {self.num_features}"
+            )
+        if columns < self.num_features:
+            # Trailing features a request leaves out (libsvm) are missing, as in a DMatrix.
+            records = _widen(records, self.num_features)
+        # In-place prediction skips building a DMatrix; its results are the same as predict's.
+        return self.booster.inplace_predict(records, validate_features=False)
+
+
+def _widen(records, width: int):
+    import scipy.sparse as sp
+
+    if sp.issparse(records):
+        return sp.csr_matrix((records.data, records.indices, records.indptr), shape=(records.shape[0], width))
+    widened = np.full((records.shape[0], width), np.nan, dtype=records.dtype)
+    widened[:, : records.shape[1]] = records
+    return widened
+
+
+ALGORITHM = XGBoostAlgorithm()

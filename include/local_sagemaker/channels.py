@@ -1,0 +1,118 @@
+"""Input channels: which S3 objects a training host receives and where they land.
+
+SageMaker resolves a channel's ``S3DataSource`` to a list of objects (every key under an
+``S3Prefix``, or the entries of a ``ManifestFile``), gives each host all of them
+(``FullyReplicated``) or every n-th one (``ShardedByS3Key``), and copies them to
+``/opt/ml/input/data/<channel>/`` keeping their paths relative to the prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from include.local_sagemaker.names import REGION, split_s3_uri
+from include.local_sagemaker.s3_store import S3Store
+
+
+class ChannelError(Exception):
+    """The channel's data cannot be fetched; the message is the job's ``FailureReason``."""
+
+
+@dataclass(frozen=True)
+class ChannelObject:
+    bucket: str
+    key: str
+    relative_path: str
+
+
+def _no_objects(uri: str, bucket: str, role: str) -> ChannelError:
+    return ChannelError(
+        f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please '
+        f"ensure that the bucket exists in the selected region ({REGION}), that objects exist under "
+        f'that S3 prefix, and that the role "{role}" has "s3:ListBucket" permissions on bucket "{bucket}".'
+    )
+
+
+def _prefix_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject]:
+    bucket, prefix = split_s3_uri(uri)
+    keys = [key for key in store.list_keys(bucket, prefix) if not key.endswith("/")]
+    if not keys:
+        raise _no_objects(uri, bucket, role)
+    objects = []
+    for key in keys:
+        relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
+        objects.append(ChannelObject(bucket, key, relative))
+    return objects
+
+
+def _manifest_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject]:
+    bucket, key = split_s3_uri(uri)
+    raw = store.get(bucket, key)
+    if raw is None:
+        raise _no_objects(uri, bucket, role)
+    try:
+        manifest = json.loads(raw)
+        prefix_uri = manifest[0]["prefix"]
+        entries = [str(entry) for entry in manifest[1:]]
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise ChannelError(
+            f"ClientError: Unable to parse manifest file {uri}: expected "
+            f'[{{"prefix": "s3://bucket/prefix/"}}, "relative/key", ...] ({error})'
+        ) from error
+    prefix_bucket, prefix = split_s3_uri(prefix_uri)
+    objects = []
+    for entry in entries:
+        object_key = prefix + entry
+        if store.get(prefix_bucket, object_key) is None:
+            raise ChannelError(
+                f"ClientError: Manifest file {uri} lists s3://{prefix_bucket}/{object_key}, "
+                "which does not exist"
+            )
+        objects.append(ChannelObject(prefix_bucket, object_key, entry))
+    return objects
+
+
+def channel_objects(store: S3Store, s3_data_source: dict, role: str = "") -> list[ChannelObject]:
+    """All objects a channel's ``S3DataSource`` names, in key order."""
+    data_type = s3_data_source.get("S3DataType", "S3Prefix")
+    uri = s3_data_source["S3Uri"]
+    if data_type == "ManifestFile":
+        return _manifest_objects(store, uri, role)
+    if data_type == "S3Prefix":
+        return _prefix_objects(store, uri, role)
+    raise ChannelError(f"ClientError: S3DataType {data_type} is not supported by the local engine")
+
+
+def shard(objects: list[ChannelObject], host_index: int, host_count: int) -> list[ChannelObject]:
+    """``ShardedByS3Key``: host ``i`` of ``n`` receives objects ``i, i+n, i+2n...`` in key order."""
+    return sorted(objects, key=lambda item: item.key)[host_index::host_count]
+
+
+def download_channel(
+    store: S3Store,
+    channel: dict,
+    destination: Path,
+    role: str = "",
+    host_index: int = 0,
+    host_count: int = 1,
+) -> int:
+    """Copy a channel's objects for one host into ``destination``; returns the bytes written."""
+    source = channel["DataSource"]["S3DataSource"]
+    objects = channel_objects(store, source, role)
+    if source.get("S3DataDistributionType") == "ShardedByS3Key":
+        objects = shard(objects, host_index, host_count)
+    destination.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for item in objects:
+        data = store.get(item.bucket, item.key)
+        if data is None:  # deleted between listing and copying
+            raise ChannelError(
+                f"ClientError: Data download failed: s3://{item.bucket}/{item.key} was deleted"
+            )
+        target = destination / item.relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written += len(data)
+    return written

@@ -1,0 +1,177 @@
+"""The algorithm container, without Docker: ``python -m include.local_sagemaker.container train|serve``.
+
+``train`` follows SageMaker's training contract: it reads the ``/opt/ml``-style tree under
+``SAGEMAKER_BASE_DIR`` (the engine prepared it), runs the algorithm that the image URI selects,
+writes ``output/success`` or ``output/failure`` (whose first 1024 characters become the job's
+``FailureReason``) and exits 0 or non-zero.
+
+``serve`` follows the hosting contract: it loads the model once, then answers ``GET /ping`` and
+``POST /invocations`` over HTTP. It prints ``serving port=<port>`` once it listens, so the engine can
+bind it to port 0 and learn the port without a race.
+
+Both watch their parent: when the engine dies (even by SIGKILL) the container exits too, as a
+SageMaker instance would be torn down, instead of lingering as an orphan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.algorithms.base import (
+    InferenceError,
+    Predictor,
+    TrainingContext,
+    TrainingFailure,
+)
+
+PARENT_PID_VARIABLE = "LOCAL_SAGEMAKER_PARENT_PID"
+#: ``repository=module[,repository=module...]``: extra algorithm modules (each exposing ``ALGORITHM``)
+#: that image repositories select, on top of the built-in ones. Containers inherit it from the engine.
+EXTRA_ALGORITHMS_VARIABLE = "LOCAL_SAGEMAKER_EXTRA_ALGORITHMS"
+IMAGE_VARIABLE = "LOCAL_SAGEMAKER_IMAGE"
+READY_PREFIX = "serving port="
+
+
+def register_extra_algorithms() -> None:
+    """Add the algorithms named in ``LOCAL_SAGEMAKER_EXTRA_ALGORITHMS`` to the registry."""
+    for entry in filter(None, os.environ.get(EXTRA_ALGORITHMS_VARIABLE, "").split(",")):
+        repository, separator, module = entry.partition("=")
+        if not separator or not repository.strip() or not module.strip():
+            raise ValueError(
+                f"{EXTRA_ALGORITHMS_VARIABLE} entry {entry!r} is not of the form repository=module"
+            )
+        registry._MODULES[repository.strip()] = module.strip()
+
+
+def _exit_when_orphaned() -> None:
+    parent = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(137)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _write_failure(context_failure_file: Path, reason: str) -> None:
+    # As the training toolkit does: an algorithm that wrote its own failure file keeps its words.
+    if not context_failure_file.exists():
+        context_failure_file.parent.mkdir(parents=True, exist_ok=True)
+        context_failure_file.write_text(reason)
+
+
+def train(base_dir: Path, image: str, job_name: str) -> int:
+    """Run one training job in ``base_dir``; returns the process exit code."""
+    context = TrainingContext.from_base_dir(base_dir, job_name=job_name)
+    context.model_dir.mkdir(parents=True, exist_ok=True)
+    context.output_data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        algorithm = registry.algorithm_for_image(image)
+        algorithm.train(context)
+    except TrainingFailure as failure:
+        print(f"Training failed: {failure}", file=sys.stderr, flush=True)
+        _write_failure(context.failure_file, str(failure))
+        return 1
+    except registry.UnknownImage as unknown:
+        print(str(unknown), file=sys.stderr, flush=True)
+        _write_failure(context.failure_file, f"ClientError: {unknown}")
+        return 1
+    except Exception as error:
+        traceback.print_exc()
+        sys.stderr.flush()
+        _write_failure(context.failure_file, f"AlgorithmError: {error} (caused by {type(error).__name__})")
+        return 2
+    (base_dir / "output" / "success").touch()
+    return 0
+
+
+def _handler_for(predictor: Predictor) -> type[BaseHTTPRequestHandler]:
+    class InvocationHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; without TCP_NODELAY the second waits for a delayed ACK.
+        disable_nagle_algorithm = True
+
+        def _reply(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path == "/ping":
+                self._reply(200, b"", "text/plain")
+            else:
+                self._reply(404, b"not found", "text/plain")
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path != "/invocations":
+                self._reply(404, b"not found", "text/plain")
+                return
+            try:
+                answer, content_type = predictor.invoke(
+                    body, self.headers.get("Content-Type"), self.headers.get("Accept")
+                )
+            except InferenceError as error:
+                self._reply(error.status, error.message.encode(), "text/plain")
+            except Exception as error:
+                traceback.print_exc()
+                self._reply(500, f"{type(error).__name__}: {error}".encode(), "text/plain")
+            else:
+                self._reply(200, answer, content_type)
+
+        def log_message(self, format: str, *args) -> None:
+            pass
+
+    return InvocationHandler
+
+
+def serve(model_dir: Path, image: str, host: str, port: int) -> int:
+    """Load the model and answer invocations until killed; returns non-zero if the model cannot load."""
+    try:
+        predictor = registry.algorithm_for_image(image).load(model_dir)
+    except Exception as error:
+        traceback.print_exc()
+        print(f"Failed to load model: {error}", file=sys.stderr, flush=True)
+        return 3
+    server = ThreadingHTTPServer((host, port), _handler_for(predictor))
+    server.daemon_threads = True
+    print(f"{READY_PREFIX}{server.server_address[1]}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m include.local_sagemaker.container")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_command = commands.add_parser("train", help="run a training job in SAGEMAKER_BASE_DIR")
+    train_command.add_argument("--base-dir", default=os.environ.get("SAGEMAKER_BASE_DIR", "."))
+    train_command.add_argument("--image", default=os.environ.get(IMAGE_VARIABLE, ""))
+    train_command.add_argument("--job-name", default=os.environ.get("TRAINING_JOB_NAME", ""))
+    serve_command = commands.add_parser("serve", help="serve a model over the container HTTP contract")
+    serve_command.add_argument("--model-dir", required=True)
+    serve_command.add_argument("--image", default=os.environ.get(IMAGE_VARIABLE, ""))
+    serve_command.add_argument("--host", default="127.0.0.1")
+    serve_command.add_argument("--port", type=int, default=8080)
+    arguments = parser.parse_args(argv)
+    _exit_when_orphaned()
+    register_extra_algorithms()
+    if arguments.command == "train":
+        return train(Path(arguments.base_dir).resolve(), arguments.image, arguments.job_name)
+    return serve(Path(arguments.model_dir), arguments.image, arguments.host, arguments.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

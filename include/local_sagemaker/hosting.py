@@ -1,0 +1,479 @@
+"""Endpoints: one model-server subprocess per production variant, and InvokeEndpoint proxied to it.
+
+Deploying a variant downloads and extracts the model's ``model.tar.gz``, starts
+``python -m include.local_sagemaker.container serve`` on an ephemeral loopback port and waits for
+``/ping``; the endpoint goes ``Creating -> InService``, or ``Failed`` with the container's error if the
+model cannot load. Invocations reuse keep-alive connections to the container, so the proxy adds
+little latency. The extracted model and its image are recorded in the endpoint's document, so after a
+restart the engine brings InService endpoints back even if their model resource was deleted since.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import queue
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from include.local_sagemaker.container import PARENT_PID_VARIABLE, READY_PREFIX
+from include.local_sagemaker.errors import ServiceError
+from include.local_sagemaker.logs import LogStore
+from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
+from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.state import ResourceStore
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+STARTUP_TIMEOUT_SECONDS = 120.0
+INVOCATION_TIMEOUT_SECONDS = 60.0
+# Internal bookkeeping kept in an endpoint's document but never returned by DescribeEndpoint.
+DEPLOYMENT_FIELD = "_Deployment"
+
+
+class DeploymentFailure(Exception):
+    """A variant could not be deployed; the message becomes the endpoint's ``FailureReason``."""
+
+
+def _model_error(variant: str, status: int, message: str, log_group: str) -> ServiceError:
+    kind = "client" if status < 500 else "server"
+    return ServiceError(
+        "ModelError",
+        f'Received {kind} error ({status}) from primary with message "{message}". See '
+        f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
+        f"#logEventViewer:group={log_group} "
+        f"in account {ACCOUNT_ID} for more information.",
+        status=424,
+        OriginalStatusCode=status,
+        OriginalMessage=message,
+        LogStreamArn=f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{log_group}",
+    )
+
+
+def payload_too_large(size: int) -> ServiceError:
+    """The refusal of an InvokeEndpoint body above SageMaker's 6 MB real-time limit (HTTP 413)."""
+    return ServiceError(
+        "ValidationError",
+        f"Request payload of {size} bytes exceeds the InvokeEndpoint limit of {MAX_PAYLOAD_BYTES} bytes "
+        "(6 MB). Send fewer records per request, or use batch transform.",
+        status=413,
+    )
+
+
+class ModelServer:
+    """One production variant's container process and a pool of keep-alive connections to it."""
+
+    def __init__(self, variant: str, image: str, model_dir: Path, logs: LogStore, log_group: str):
+        self.variant = variant
+        self.image = image
+        self.model_dir = model_dir
+        self.logs = logs
+        self.log_group = log_group
+        self.log_stream = f"{variant}/i-{uuid.uuid4().hex[:17]}"
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+        self._connections: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
+
+    def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Start the container and wait until it answers ``/ping``; raise :class:`DeploymentFailure`."""
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "include.local_sagemaker.container",
+                "serve",
+                "--model-dir",
+                str(self.model_dir),
+                "--image",
+                self.image,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ],
+            env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid()), "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        output: list[str] = []
+        ready = threading.Event()
+
+        def pump() -> None:
+            for raw in self.process.stdout:
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if not ready.is_set() and line.startswith(READY_PREFIX):
+                    self.port = int(line[len(READY_PREFIX) :])
+                    ready.set()
+                    continue
+                output.append(line)
+                self.logs.append(self.log_group, self.log_stream, [line])
+
+        threading.Thread(target=pump, name=f"serve-logs-{self.log_stream}", daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                time.sleep(0.05)  # let the pump collect the last lines
+                detail = next((line for line in reversed(output) if line.strip()), "no output")
+                raise DeploymentFailure(
+                    f"The primary container for production variant {self.variant} did not pass the ping "
+                    f"health check: {detail}. Please check CloudWatch logs for this endpoint."
+                )
+        status, _, _ = self._request("GET", "/ping", b"", {})
+        if status != 200:
+            self.stop()
+            raise DeploymentFailure(
+                f"The primary container for production variant {self.variant} did not pass the ping "
+                f"health check (HTTP {status}). Please check CloudWatch logs for this endpoint."
+            )
+
+    def _request(self, method: str, path: str, body: bytes, headers: dict) -> tuple[int, bytes, str]:
+        for attempt in range(2):
+            try:
+                connection = self._connections.get_nowait()
+            except queue.Empty:
+                connection = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=INVOCATION_TIMEOUT_SECONDS
+                )
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (http.client.HTTPException, ConnectionError, OSError):
+                connection.close()
+                # A pooled connection the container closed: retry once on a fresh one.
+                if attempt == 0 and self.process and self.process.poll() is None:
+                    continue
+                raise
+            self._connections.put(connection)
+            return response.status, data, response.getheader("Content-Type", "")
+        raise AssertionError("unreachable")
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        headers = {"Content-Type": content_type or "application/octet-stream"}
+        if accept:
+            headers["Accept"] = accept
+        try:
+            status, data, response_type = self._request("POST", "/invocations", body, headers)
+        except (http.client.HTTPException, OSError) as error:
+            raise ServiceError(
+                "ModelError",
+                f"Received server error (500) from primary: the container did not answer ({error})",
+                status=424,
+                OriginalStatusCode=500,
+                OriginalMessage=str(error),
+            ) from error
+        if not 200 <= status < 300:
+            raise _model_error(self.variant, status, data.decode("utf-8", errors="replace"), self.log_group)
+        return data, response_type
+
+    def stop(self) -> None:
+        while True:
+            try:
+                self._connections.get_nowait().close()
+            except queue.Empty:
+                break
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+
+
+class _LiveEndpoint:
+    """The serving side of one endpoint: its variants' servers, once ready."""
+
+    def __init__(self):
+        self.ready = threading.Event()
+        self.servers: dict[str, ModelServer] = {}
+        self.weights: dict[str, float] = {}
+
+
+class Hosting:
+    """Deploys, updates, deletes and invokes endpoints whose documents live in ``endpoints``."""
+
+    def __init__(
+        self,
+        endpoints: ResourceStore,
+        endpoint_configs: ResourceStore,
+        models: ResourceStore,
+        s3: S3Store,
+        logs: LogStore,
+        work_root: Path,
+    ):
+        self.endpoints = endpoints
+        self.endpoint_configs = endpoint_configs
+        self.models = models
+        self.s3 = s3
+        self.logs = logs
+        self.work_root = work_root
+        self._live: dict[str, _LiveEndpoint] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Bring endpoints back after a restart: InService and Updating ones on their deployed
+        models, Creating ones by deploying again."""
+        for endpoint in self.endpoints.all():
+            name = endpoint["EndpointName"]
+            status = endpoint["EndpointStatus"]
+            if status in {"InService", "Updating", "SystemUpdating"} and endpoint.get(DEPLOYMENT_FIELD):
+                if status != "InService":
+                    self.endpoints.update(name, EndpointStatus="InService", LastModifiedTime=time.time())
+                self._spawn(self._redeploy, name)
+            elif status == "Creating":
+                self._spawn(self._create, name)
+            elif status == "Deleting":
+                self._remove(name)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            live = list(self._live.values())
+            self._live.clear()
+        for endpoint in live:
+            for server in endpoint.servers.values():
+                server.stop()
+
+    @staticmethod
+    def _spawn(target, name: str) -> None:
+        threading.Thread(target=target, args=(name,), name=f"endpoint-{name}", daemon=True).start()
+
+    # -- API entry points (documents already validated and written by the control plane) -----
+    def create(self, name: str) -> None:
+        with self._lock:
+            self._live[name] = _LiveEndpoint()
+        self._spawn(self._create, name)
+
+    def update(self, name: str) -> None:
+        self._spawn(self._update, name)
+
+    def delete(self, name: str) -> None:
+        self._remove(name)
+
+    # -- deployment ---------------------------------------------------------------------------
+    def _deploy(self, name: str, config: dict) -> tuple[dict[str, ModelServer], dict]:
+        """Start every variant of ``config``; returns the servers and the deployment record."""
+        deployment_id = uuid.uuid4().hex[:8]
+        servers: dict[str, ModelServer] = {}
+        record: dict[str, dict] = {}
+        try:
+            for variant in config["ProductionVariants"]:
+                model = self.models.get(variant["ModelName"])
+                if model is None:
+                    raise DeploymentFailure(f'Could not find model "{variant["ModelName"]}".')
+                container = model.get("PrimaryContainer") or model["Containers"][0]
+                model_dir = self.work_root / name / f"{variant['VariantName']}-{deployment_id}" / "model"
+                self._extract_model(container.get("ModelDataUrl"), model_dir)
+                record[variant["VariantName"]] = {
+                    "Image": container["Image"],
+                    "ModelDir": str(model_dir),
+                    "Weight": float(variant.get("InitialVariantWeight", 1.0)),
+                }
+                servers[variant["VariantName"]] = self._start_server(name, variant["VariantName"], record)
+        except BaseException:
+            for server in servers.values():
+                server.stop()
+            for directory in (self.work_root / name).glob(f"*-{deployment_id}"):
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return servers, record
+
+    def _start_server(self, name: str, variant: str, record: dict) -> ModelServer:
+        server = ModelServer(
+            variant,
+            record[variant]["Image"],
+            Path(record[variant]["ModelDir"]),
+            self.logs,
+            f"/aws/sagemaker/Endpoints/{name}",
+        )
+        server.start()
+        return server
+
+    def _extract_model(self, model_data_url: str | None, model_dir: Path) -> None:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        model_dir.mkdir(parents=True)
+        if not model_data_url:
+            return
+        bucket, key = split_s3_uri(model_data_url, "ModelDataUrl")
+        data = self.s3.get(bucket, key)
+        if data is None:
+            raise DeploymentFailure(
+                f"Failed to download model data for container: could not find model data at {model_data_url}."
+            )
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+                archive.extractall(model_dir, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise DeploymentFailure(
+                f"Failed to extract model data archive from URL {model_data_url}: {error}. Please ensure "
+                "that the object located at the URL is a valid tar.gz archive."
+            ) from error
+
+    def _go_live(self, name: str, servers: dict[str, ModelServer], record: dict) -> bool:
+        """Attach started servers to the endpoint; False (servers stopped) if it was deleted meanwhile."""
+        with self._lock:
+            live = self._live.get(name)
+            if live is None or name not in self.endpoints:
+                for server in servers.values():
+                    server.stop()
+                return False
+            old = live.servers
+            live.servers = servers
+            live.weights = {variant: entry["Weight"] for variant, entry in record.items()}
+            live.ready.set()
+        for server in old.values():
+            server.stop()
+        return True
+
+    def _create(self, name: str) -> None:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            return
+        with self._lock:
+            self._live.setdefault(name, _LiveEndpoint())
+        config = self.endpoint_configs.get(endpoint["EndpointConfigName"])
+        try:
+            if config is None:
+                raise DeploymentFailure(
+                    f'Could not find endpoint configuration "{endpoint["EndpointConfigName"]}".'
+                )
+            servers, record = self._deploy(name, config)
+        except DeploymentFailure as failure:
+            self._set_status(name, "Failed", FailureReason=str(failure)[:1024])
+            return
+        if self._go_live(name, servers, record):
+            self._set_status(
+                name,
+                "InService",
+                ProductionVariants=self._variants(config, record),
+                **{DEPLOYMENT_FIELD: record},
+            )
+
+    def _redeploy(self, name: str) -> None:
+        with self._lock:
+            self._live.setdefault(name, _LiveEndpoint())
+        record = self.endpoints.get(name)[DEPLOYMENT_FIELD]
+        servers: dict[str, ModelServer] = {}
+        try:
+            for variant in record:
+                servers[variant] = self._start_server(name, variant, record)
+        except DeploymentFailure as failure:
+            for server in servers.values():
+                server.stop()
+            self._set_status(name, "Failed", FailureReason=str(failure)[:1024])
+            return
+        self._go_live(name, servers, record)
+
+    def _update(self, name: str) -> None:
+        endpoint = self.endpoints.get(name)
+        config = self.endpoint_configs.get(endpoint["_PendingEndpointConfigName"])
+        try:
+            if config is None:
+                raise DeploymentFailure(
+                    f'Could not find endpoint configuration "{endpoint["_PendingEndpointConfigName"]}".'
+                )
+            servers, record = self._deploy(name, config)
+        except DeploymentFailure as failure:
+            # SageMaker rolls a failed update back: the endpoint keeps serving its previous config.
+            self._set_status(
+                name, "InService", FailureReason=str(failure)[:1024], _PendingEndpointConfigName=None
+            )
+            return
+        old_record = endpoint.get(DEPLOYMENT_FIELD) or {}
+        if self._go_live(name, servers, record):
+            self._set_status(
+                name,
+                "InService",
+                EndpointConfigName=config["EndpointConfigName"],
+                ProductionVariants=self._variants(config, record),
+                _PendingEndpointConfigName=None,
+                **{DEPLOYMENT_FIELD: record},
+            )
+            for entry in old_record.values():
+                shutil.rmtree(Path(entry["ModelDir"]).parent, ignore_errors=True)
+
+    def _remove(self, name: str) -> None:
+        with self._lock:
+            live = self._live.pop(name, None)
+        if live:
+            for server in live.servers.values():
+                server.stop()
+        self.endpoints.delete(name)
+        shutil.rmtree(self.work_root / name, ignore_errors=True)
+
+    def _set_status(self, name: str, status: str, **fields) -> None:
+        with self.endpoints.lock:
+            if name not in self.endpoints:
+                return
+            self.endpoints.update(name, EndpointStatus=status, LastModifiedTime=time.time(), **fields)
+
+    @staticmethod
+    def _variants(config: dict, record: dict) -> list[dict]:
+        now = time.time()
+        return [
+            {
+                "VariantName": variant["VariantName"],
+                "DeployedImages": [
+                    {
+                        "SpecifiedImage": record[variant["VariantName"]]["Image"],
+                        "ResolvedImage": record[variant["VariantName"]]["Image"],
+                        "ResolutionTime": now,
+                    }
+                ],
+                "CurrentWeight": float(variant.get("InitialVariantWeight", 1.0)),
+                "DesiredWeight": float(variant.get("InitialVariantWeight", 1.0)),
+                "CurrentInstanceCount": int(variant.get("InitialInstanceCount", 1)),
+                "DesiredInstanceCount": int(variant.get("InitialInstanceCount", 1)),
+            }
+            for variant in config["ProductionVariants"]
+        ]
+
+    # -- invocation ---------------------------------------------------------------------------
+    def invoke(
+        self, name: str, body: bytes, content_type: str | None, accept: str | None, target_variant: str | None
+    ) -> tuple[bytes, str, str]:
+        """Answer ``InvokeEndpoint``: ``(body, content type, invoked variant)``."""
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            raise ServiceError("ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found.")
+        if len(body) > MAX_PAYLOAD_BYTES:
+            raise payload_too_large(len(body))
+        if endpoint["EndpointStatus"] not in {"InService", "Updating", "SystemUpdating"}:
+            raise ServiceError(
+                "ValidationError",
+                f"Endpoint {name} of account {ACCOUNT_ID} is not in service "
+                f"(status {endpoint['EndpointStatus']}).",
+            )
+        with self._lock:
+            live = self._live.get(name)
+        if live is None or not live.ready.wait(STARTUP_TIMEOUT_SECONDS):
+            raise ServiceError(
+                "ModelNotReadyException", f"Model for endpoint {name} is not ready yet.", status=429
+            )
+        servers, weights = live.servers, live.weights
+        if target_variant:
+            if target_variant not in servers:
+                raise ServiceError(
+                    "ValidationError", f"Variant {target_variant} not found for endpoint {name}."
+                )
+            variant = target_variant
+        elif len(servers) == 1:
+            variant = next(iter(servers))
+        else:
+            names = list(servers)
+            variant = random.choices(names, weights=[weights.get(v, 1.0) for v in names])[0]
+        data, response_type = servers[variant].invoke(body, content_type, accept)
+        return data, response_type, variant

@@ -1,0 +1,470 @@
+"""Training jobs: each one runs as a subprocess with SageMaker's container contract.
+
+For a job the runner prepares ``<work>/<job>/opt/ml`` (config files, channels copied from S3), starts
+``python -m include.local_sagemaker.container train`` in its own process group with the ``SM_*``
+environment, streams its output line by line into CloudWatch Logs, extracts the algorithm's metrics
+from those lines, and on success tars ``model/`` into ``<S3OutputPath>/<job>/output/model.tar.gz``.
+Every status change is persisted before it becomes visible, and the last
+``SecondaryStatusTransitions`` message always changes at the end, which the Airflow provider's log
+tailing relies on to notice that a job finished.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.channels import ChannelError, download_channel
+from include.local_sagemaker.container import IMAGE_VARIABLE, PARENT_PID_VARIABLE
+from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
+from include.local_sagemaker.names import REGION, split_s3_uri
+from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.state import ResourceStore
+
+FAILURE_REASON_LIMIT = 1024
+# How long a stopped container gets between SIGTERM and SIGKILL (SageMaker allows 120 s; locally
+# nothing needs that long to save state).
+STOP_GRACE_SECONDS = 10.0
+HOST = "algo-1"
+
+
+class _JobFailed(Exception):
+    """Ends a job as Failed; the message becomes ``FailureReason``."""
+
+
+@dataclass
+class _RunningJob:
+    thread: threading.Thread
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    process: subprocess.Popen | None = None
+
+
+def _env_value(value) -> str:
+    # The training toolkit's mapping: strings verbatim, everything else as compact sorted JSON.
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _decoded(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def container_environment(job: dict, base_dir: Path) -> dict[str, str]:
+    """The ``SM_*`` and platform variables a SageMaker training container sees."""
+    hyperparameters = {name: _decoded(value) for name, value in (job.get("HyperParameters") or {}).items()}
+    channels = sorted(channel["ChannelName"] for channel in job.get("InputDataConfig", []))
+    resources = _resource_config(job)
+    variables = {
+        "hosts": resources["hosts"],
+        "current_host": HOST,
+        "current_instance_type": resources["current_instance_type"],
+        "network_interface_name": "eth0",
+        "hps": hyperparameters,
+        "resource_config": resources,
+        "input_data_config": _input_data_config(job),
+        "channels": channels,
+        "model_dir": str(base_dir / "model"),
+        "input_dir": str(base_dir / "input"),
+        "input_config_dir": str(base_dir / "input" / "config"),
+        "output_dir": str(base_dir / "output"),
+        "output_data_dir": str(base_dir / "output" / "data"),
+        "output_intermediate_dir": str(base_dir / "output" / "intermediate"),
+        "num_cpus": os.cpu_count() or 1,
+        "num_gpus": 0,
+        "num_neurons": 0,
+        "log_level": 20,
+        "user_args": [],
+    }
+    environment = {f"SM_{name.upper()}": _env_value(value) for name, value in variables.items()}
+    environment["SM_TRAINING_ENV"] = _env_value(variables)
+    environment.update(
+        {f"SM_CHANNEL_{name.upper()}": str(base_dir / "input" / "data" / name) for name in channels}
+    )
+    environment.update(
+        {f"SM_HP_{name.upper()}": _env_value(value) for name, value in hyperparameters.items()}
+    )
+    environment.update(
+        SAGEMAKER_BASE_DIR=str(base_dir),
+        TRAINING_JOB_NAME=job["TrainingJobName"],
+        TRAINING_JOB_ARN=job["TrainingJobArn"],
+        SAGEMAKER_JOB_NAME=job["TrainingJobName"],
+        SAGEMAKER_REGION=REGION,
+        CURRENT_HOST=HOST,
+        PYTHONUNBUFFERED="1",
+    )
+    return environment
+
+
+def _resource_config(job: dict) -> dict:
+    instance_type = job["ResourceConfig"].get("InstanceType", "ml.m5.large")
+    return {
+        "current_host": HOST,
+        "hosts": [HOST],
+        "current_instance_type": instance_type,
+        "current_group_name": "homogeneousCluster",
+        "instance_groups": [
+            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": [HOST]}
+        ],
+        "network_interface_name": "eth0",
+    }
+
+
+def _input_data_config(job: dict) -> dict:
+    config = {}
+    for channel in job.get("InputDataConfig", []):
+        source = channel["DataSource"]["S3DataSource"]
+        entry = {
+            "TrainingInputMode": channel.get("InputMode")
+            or job["AlgorithmSpecification"].get("TrainingInputMode", "File"),
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        config[channel["ChannelName"]] = entry
+    return config
+
+
+def _tar_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
+        for path in sorted(directory.rglob("*")):
+            archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+    return buffer.getvalue()
+
+
+class TrainingRunner:
+    """Runs training jobs described by documents in ``jobs``, one thread and subprocess per job."""
+
+    def __init__(self, jobs: ResourceStore, s3: S3Store, logs: LogStore, work_root: Path):
+        self.jobs = jobs
+        self.s3 = s3
+        self.logs = logs
+        self.work_root = work_root
+        self._running: dict[str, _RunningJob] = {}
+        self._lock = threading.Lock()
+        self._shutting_down = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def recover(self) -> None:
+        """After a restart, jobs that were running are lost work: end them as Failed, never half-done."""
+        for job in self.jobs.all():
+            if job["TrainingJobStatus"] in {"InProgress", "Stopping"}:
+                self._finish(
+                    job["TrainingJobName"],
+                    "Failed",
+                    "Failed",
+                    "Training job failed",
+                    FailureReason=(
+                        "InternalServerError: The local SageMaker engine was restarted while this job was "
+                        "in progress, so the job was lost. Start it again under a new name."
+                    ),
+                )
+
+    def start(self, name: str) -> None:
+        thread = threading.Thread(target=self._run, args=(name,), name=f"training-{name}", daemon=True)
+        with self._lock:
+            self._running[name] = _RunningJob(thread)
+        thread.start()
+
+    def request_stop(self, name: str) -> None:
+        """``StopTrainingJob``: the job thread terminates the container and ends the job as Stopped."""
+        with self._lock:
+            running = self._running.get(name)
+        if running:
+            running.stop_requested.set()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop every running job (the engine is stopping) and wait for their threads."""
+        with self._lock:
+            self._shutting_down = True
+            running = list(self._running.items())
+        for _, job in running:
+            job.stop_requested.set()
+        deadline = time.monotonic() + timeout
+        for _, job in running:
+            job.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def is_running(self, name: str) -> bool:
+        with self._lock:
+            return name in self._running
+
+    # -- status bookkeeping -------------------------------------------------------------------
+    def _transition(self, name: str, secondary: str, message: str, **fields) -> dict:
+        with self.jobs.lock:
+            job = self.jobs.get(name)
+            now = time.time()
+            transitions = job.setdefault("SecondaryStatusTransitions", [])
+            if transitions and "EndTime" not in transitions[-1]:
+                transitions[-1]["EndTime"] = now
+            transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
+            job.update(SecondaryStatus=secondary, LastModifiedTime=now, **fields)
+            self.jobs.put(name, job)
+            return job
+
+    def _finish(self, name: str, status: str, secondary: str, message: str, **fields) -> None:
+        now = time.time()
+        job = self.jobs.get(name)
+        started = job.get("TrainingStartTime", now)
+        count = job["ResourceConfig"].get("InstanceCount", 1)
+        self._transition(
+            name,
+            secondary,
+            message,
+            TrainingJobStatus=status,
+            TrainingStartTime=started,
+            TrainingEndTime=now,
+            TrainingTimeInSeconds=int(now - started),
+            BillableTimeInSeconds=max(1, int(now - started)) * count,
+            **fields,
+        )
+        transitions = self.jobs.get(name)["SecondaryStatusTransitions"]
+        transitions[-1]["EndTime"] = transitions[-1]["StartTime"]
+        self.jobs.update(name, SecondaryStatusTransitions=transitions)
+
+    # -- one job ------------------------------------------------------------------------------
+    def _run(self, name: str) -> None:
+        running = self._running[name]
+        try:
+            self._execute(name, running)
+        except _JobFailed as failure:
+            self._finish(
+                name,
+                "Failed",
+                "Failed",
+                "Training job failed",
+                FailureReason=str(failure)[:FAILURE_REASON_LIMIT],
+            )
+        except Exception as error:  # the engine's own bug must still end the job, not strand it
+            reason = f"InternalServerError: {type(error).__name__}: {error}"
+            self._finish(
+                name, "Failed", "Failed", "Training job failed", FailureReason=reason[:FAILURE_REASON_LIMIT]
+            )
+        finally:
+            shutil.rmtree(self.work_root / name / "opt" / "ml" / "input" / "data", ignore_errors=True)
+            with self._lock:
+                self._running.pop(name, None)
+
+    def _stopped(self, name: str, running: _RunningJob) -> bool:
+        if running.stop_requested.is_set():
+            self._raise_if_engine_stopping()
+            self._finish(name, "Stopped", "Stopped", "Training job stopped")
+            return True
+        return False
+
+    def _execute(self, name: str, running: _RunningJob) -> None:
+        job = self._transition(name, "Starting", "Preparing the instances for training")
+        try:
+            algorithm = registry.algorithm_for_image(job["AlgorithmSpecification"]["TrainingImage"])
+        except (registry.UnknownImage, ImportError) as error:
+            raise _JobFailed(f"ClientError: {error}") from error
+        if self._stopped(name, running):
+            return
+
+        self._transition(name, "Downloading", "Downloading input data")
+        base_dir = self.work_root / name / "opt" / "ml"
+        shutil.rmtree(base_dir, ignore_errors=True)
+        self._prepare(job, base_dir)
+        if self._stopped(name, running):
+            return
+
+        started = time.time()
+        self._transition(
+            name,
+            "Training",
+            "Training image download completed. Training in progress.",
+            TrainingStartTime=started,
+        )
+        stream = f"{name}/{HOST}-{int(started)}"
+        definitions = list(algorithm.metric_definitions) + list(
+            job["AlgorithmSpecification"].get("MetricDefinitions") or []
+        )
+        outcome, return_code, metrics = self._train(job, base_dir, stream, definitions, running)
+        metric_list = [
+            {"MetricName": metric, "Value": value, "Timestamp": stamp}
+            for metric, (value, stamp) in metrics.items()
+        ]
+
+        if outcome == "failed":
+            failure = base_dir / "output" / "failure"
+            reason = failure.read_text() if failure.exists() else ""
+            raise _JobFailed(
+                reason.strip()
+                or f"AlgorithmError: the training container exited with code {return_code} and wrote no "
+                f"output/failure; see the job's CloudWatch log stream {stream}"
+            )
+        if outcome == "stopped":
+            self._raise_if_engine_stopping()
+            artifacts = self._upload_artifacts(job, base_dir, required=False)
+            self._finish(
+                name,
+                "Stopped",
+                "Stopped",
+                "Training job stopped",
+                FinalMetricDataList=metric_list,
+                **artifacts,
+            )
+            return
+        if outcome == "max_runtime":
+            artifacts = self._upload_artifacts(job, base_dir, required=False)
+            self._finish(
+                name,
+                "Stopped",
+                "MaxRuntimeExceeded",
+                "Training job stopped because it exceeded StoppingCondition.MaxRuntimeInSeconds "
+                f"({job['StoppingCondition']['MaxRuntimeInSeconds']} s)",
+                FinalMetricDataList=metric_list,
+                **artifacts,
+            )
+            return
+        self._transition(name, "Uploading", "Uploading generated training model")
+        artifacts = self._upload_artifacts(job, base_dir, required=True)
+        self._finish(
+            name,
+            "Completed",
+            "Completed",
+            "Training job completed",
+            FinalMetricDataList=metric_list,
+            **artifacts,
+        )
+
+    def _raise_if_engine_stopping(self) -> None:
+        # A job the engine itself interrupts did not stop at the user's request: it failed.
+        if self._shutting_down:
+            raise _JobFailed(
+                "InternalServerError: The local SageMaker engine was stopped while this job was in progress. "
+                "Start it again under a new name."
+            )
+
+    def _prepare(self, job: dict, base_dir: Path) -> None:
+        config_dir = base_dir / "input" / "config"
+        config_dir.mkdir(parents=True)
+        for directory in ("model", "output/data", "output/intermediate"):
+            (base_dir / directory).mkdir(parents=True)
+        (config_dir / "hyperparameters.json").write_text(json.dumps(job.get("HyperParameters") or {}))
+        (config_dir / "inputdataconfig.json").write_text(json.dumps(_input_data_config(job)))
+        (config_dir / "resourceconfig.json").write_text(json.dumps(_resource_config(job)))
+        for channel in job.get("InputDataConfig", []):
+            try:
+                download_channel(
+                    self.s3,
+                    channel,
+                    base_dir / "input" / "data" / channel["ChannelName"],
+                    role=job.get("RoleArn", ""),
+                )
+            except ChannelError as error:
+                raise _JobFailed(str(error)) from error
+
+    def _train(self, job: dict, base_dir: Path, stream: str, definitions: list[dict], running: _RunningJob):
+        """Run the container; returns ``(outcome, return code, {metric: (value, timestamp)})``."""
+        environment = {
+            **os.environ,
+            **container_environment(job, base_dir),
+            IMAGE_VARIABLE: job["AlgorithmSpecification"]["TrainingImage"],
+            PARENT_PID_VARIABLE: str(os.getpid()),
+        }
+        self.logs.append(TRAINING_LOG_GROUP, stream, [])
+        instance_count = job["ResourceConfig"].get("InstanceCount", 1)
+        if instance_count > 1:
+            self.logs.append(
+                TRAINING_LOG_GROUP,
+                stream,
+                [
+                    f"local engine: InstanceCount={instance_count} requested; "
+                    f"training runs on one host ({HOST})"
+                ],
+            )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "include.local_sagemaker.container", "train"],
+            cwd=base_dir,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        running.process = process
+        patterns = [(definition["Name"], re.compile(definition["Regex"])) for definition in definitions]
+        metrics: dict[str, tuple[float, float]] = {}
+        reader = threading.Thread(
+            target=self._pump_output,
+            args=(process, stream, patterns, metrics),
+            name=f"logs-{stream}",
+            daemon=True,
+        )
+        reader.start()
+
+        deadline = time.monotonic() + job["StoppingCondition"]["MaxRuntimeInSeconds"]
+        outcome = None
+        while process.poll() is None:
+            if running.stop_requested.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic()))):
+                outcome = "stopped"
+            elif time.monotonic() >= deadline:
+                outcome = "max_runtime"
+            if outcome:
+                self._terminate(process)
+                break
+        process.wait()
+        reader.join(timeout=5)
+        if outcome is None:
+            outcome = "completed" if process.returncode == 0 else "failed"
+        return outcome, process.returncode, metrics
+
+    def _pump_output(self, process: subprocess.Popen, stream: str, patterns, metrics: dict) -> None:
+        for raw in process.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            self.logs.append(TRAINING_LOG_GROUP, stream, [line])
+            # CloudWatch renders a tab as "#011"; metric regexes (XGBoost's) are written against that.
+            rendered = line.replace("\t", "#011")
+            for metric, pattern in patterns:
+                match = pattern.search(rendered)
+                if match:
+                    try:
+                        metrics[metric] = (float(match.group(1)), time.time())
+                    except (ValueError, IndexError):
+                        continue
+
+    @staticmethod
+    def _terminate(process: subprocess.Popen) -> None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _upload_artifacts(self, job: dict, base_dir: Path, required: bool) -> dict:
+        """Upload ``model.tar.gz`` (and ``output.tar.gz`` if the job wrote output data)."""
+        model_dir = base_dir / "model"
+        if not required and not any(model_dir.iterdir()):
+            return {}
+        output_path = job["OutputDataConfig"]["S3OutputPath"]
+        bucket, prefix = split_s3_uri(output_path)
+        if not self.s3.bucket_exists(bucket):
+            raise _JobFailed(
+                f"ClientError: Unable to upload model artifacts to {output_path}: "
+                f"bucket {bucket} does not exist"
+            )
+        prefix = prefix.rstrip("/")
+        key_base = (
+            f"{prefix}/{job['TrainingJobName']}/output" if prefix else f"{job['TrainingJobName']}/output"
+        )
+        self.s3.put(bucket, f"{key_base}/model.tar.gz", _tar_directory(model_dir), "application/x-tar")
+        output_data = base_dir / "output" / "data"
+        if output_data.exists() and any(output_data.iterdir()):
+            self.s3.put(bucket, f"{key_base}/output.tar.gz", _tar_directory(output_data), "application/x-tar")
+        return {"ModelArtifacts": {"S3ModelArtifacts": f"s3://{bucket}/{key_base}/model.tar.gz"}}

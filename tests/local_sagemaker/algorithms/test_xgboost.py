@@ -1,0 +1,368 @@
+"""XGBoost end to end on a container tree: hyperparameters, channels, metrics, artifact, serving."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingFailure
+from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostPredictor
+from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
+from tests.local_sagemaker.algorithms.mnist_test_data import libsvm_bytes, mnist_sample, recordio_bytes
+
+# The XGBoost seed's hyperparameters; one thread keeps the test fast on a busy machine and the seed
+# is XGBoost's default, written out so that both sides of the comparison visibly use it.
+SEED_HYPERPARAMETERS = {
+    "eta": "0.2",
+    "gamma": "4",
+    "min_child_weight": "6",
+    "objective": "multi:softmax",
+    "num_class": "10",
+    "num_round": "10",
+    "seed": "0",
+    "nthread": "1",
+}
+SEED_PARAMS = {
+    "eta": 0.2,
+    "gamma": 4.0,
+    "min_child_weight": 6.0,
+    "objective": "multi:softmax",
+    "num_class": 10,
+    "seed": 0,
+    "nthread": 1,
+}
+TRAIN_ROWS = 1500
+BINARY = {"objective": "binary:logistic", "num_round": "5", "nthread": "1", "max_depth": "3"}
+
+
+def metrics_from_log(log: str) -> dict[str, float]:
+    """What the engine does: render tabs as CloudWatch does, apply every definition, keep the last match."""
+    rendered = log.replace("\t", "#011")
+    found = {}
+    for definition in ALGORITHM.metric_definitions:
+        matches = re.findall(definition["Regex"], rendered)
+        if matches:
+            found[definition["Name"]] = float(matches[-1])
+    return found
+
+
+def binary_data(rows: int = 300, dim: int = 4, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(rows, dim)).astype(np.float32)
+    labels = (features[:, 0] + 0.5 * features[:, 1] > 0).astype(np.float32)
+    return features, labels
+
+
+def failure_of(make_job, hyperparameters, channels) -> str:
+    with pytest.raises(TrainingFailure) as raised:
+        ALGORITHM.train(make_job(hyperparameters, channels))
+    return str(raised.value)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return mnist_sample()
+
+
+@pytest.fixture
+def binary_predictor(make_job) -> XGBoostPredictor:
+    features, labels = binary_data()
+    context = make_job(BINARY, {"train": ("text/csv", {"train.csv": csv_bytes(features, labels)})})
+    ALGORITHM.train(context)
+    return ALGORITHM.load(context.model_dir)
+
+
+def test_registry_picks_xgboost_for_both_repository_names():
+    for uri in (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "492215442770.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-xgboost:3.0-5",
+        "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+    ):
+        assert registry.algorithm_for_image(uri) is ALGORITHM
+
+
+def test_seed_hyperparameters_on_mnist_libsvm_predict_like_xgboost_run_directly(make_job, mnist, capsys, tmp_path):
+    train, validation, test = mnist.train, mnist.validation, mnist.test
+    train_file = libsvm_bytes(train.images[:TRAIN_ROWS], train.labels[:TRAIN_ROWS])
+    validation_file = libsvm_bytes(validation.images, validation.labels)
+    context = make_job(
+        SEED_HYPERPARAMETERS,
+        {
+            "train": (None, {"train.libsvm": train_file}),  # no ContentType: libsvm, as in the container
+            "validation": ("text/libsvm", {"validation.libsvm": validation_file}),
+        },
+    )
+
+    ALGORITHM.train(context)
+    predictor = ALGORITHM.load(context.model_dir)
+    body, content_type = predictor.invoke(libsvm_bytes(test.images, test.labels), "text/libsvm", "text/csv")
+
+    # The reference: the same files read by XGBoost's own libsvm reader (as the container reads them),
+    # trained with the same parameters and seed.
+    (tmp_path / "train.libsvm").write_bytes(train_file)
+    (tmp_path / "validation.libsvm").write_bytes(validation_file)
+    (tmp_path / "test.libsvm").write_bytes(libsvm_bytes(test.images, test.labels))
+    with pytest.warns(UserWarning, match="deprecated"):
+        direct_train = xgb.DMatrix(f"{tmp_path / 'train.libsvm'}?format=libsvm")
+        direct_validation = xgb.DMatrix(f"{tmp_path / 'validation.libsvm'}?format=libsvm")
+        direct_test = xgb.DMatrix(f"{tmp_path / 'test.libsvm'}?format=libsvm")
+    history: dict = {}
+    direct = xgb.train(
+        SEED_PARAMS,
+        direct_train,
+        num_boost_round=10,
+        evals=[(direct_train, "train"), (direct_validation, "validation")],
+        evals_result=history,
+        verbose_eval=False,
+    )
+    expected = direct.predict(direct_test)
+
+    assert content_type == "text/csv"
+    served = np.array([float(line) for line in body.decode().splitlines()])
+    np.testing.assert_array_equal(served, expected)
+    assert (served == test.labels).mean() > 0.8  # a real digit classifier, not a constant
+
+    log = capsys.readouterr().out
+    assert "[9]\ttrain-mlogloss:" in log  # XGBoost's own evaluation lines
+    assert metrics_from_log(log) == {"validation:mlogloss": round(history["validation"]["mlogloss"][-1], 5)}
+    model_bytes = (context.model_dir / "xgboost-model").read_bytes()
+    assert model_bytes.startswith(b"{")  # UBJSON, what Booster.save_model("xgboost-model") writes
+    with pytest.warns(UserWarning, match="UBJSON"):  # a file without extension: XGBoost guesses UBJSON
+        reloaded = xgb.Booster(model_file=str(context.model_dir / "xgboost-model"))
+    np.testing.assert_array_equal(reloaded.predict(direct_test), expected)
+
+
+def test_csv_requests_predict_like_a_dense_dmatrix(make_job, mnist):
+    train, test = mnist.train, mnist.test
+    features = train.images[:600].astype(np.float32)
+    context = make_job(
+        {**SEED_HYPERPARAMETERS, "num_round": "3", "objective": "multi:softprob"},
+        {"train": ("text/csv", {"train.csv": csv_bytes(features, train.labels[:600])})},
+    )
+    ALGORITHM.train(context)
+    predictor = ALGORITHM.load(context.model_dir)
+    body = "\n".join(",".join(str(v) for v in row) for row in test.images[:5]).encode()
+
+    answer, content_type = predictor.invoke(body, "text/csv", "text/csv")
+
+    expected = predictor.booster.predict(xgb.DMatrix(test.images[:5].astype(np.float64)))
+    rows = [[float(v) for v in line.split(",")] for line in answer.decode().splitlines()]
+    assert content_type == "text/csv"
+    np.testing.assert_array_equal(np.array(rows), expected)  # one row of 10 class probabilities per record
+    assert len(rows) == 5 and len(rows[0]) == 10
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "csv", "application/x-recordio-protobuf", "parquet"])
+def test_trains_binary_classifier_from_every_format_with_validation_metrics(make_job, capsys, content_type):
+    features, labels = binary_data()
+    if "csv" in content_type:
+        files = [csv_bytes(features[:200], labels[:200]), csv_bytes(features[200:], labels[200:])]
+    elif "recordio" in content_type:
+        files = [recordio_bytes(features[:200], labels[:200]), recordio_bytes(features[200:], labels[200:])]
+    else:
+        table = pd.DataFrame(np.column_stack([labels, features]), columns=["label", "a", "b", "c", "d"])
+        files = []
+        for part in (table[:200], table[200:]):
+            buffer = io.BytesIO()
+            part.to_parquet(buffer, engine="fastparquet", index=False)
+            files.append(buffer.getvalue())
+    hyperparameters = {**BINARY, "eval_metric": "error,auc,f1_binary", "learning_rate": "0.5"}
+    context = make_job(
+        hyperparameters,
+        {
+            "train": (content_type, {"part-0": files[0]}),
+            "validation": (content_type, {"part-0": files[1]}),
+        },
+    )
+
+    ALGORITHM.train(context)
+
+    metrics = metrics_from_log(capsys.readouterr().out)
+    assert set(metrics) == {"validation:error", "validation:auc", "validation:f1_binary"}
+    assert metrics["validation:error"] < 0.1
+    assert metrics["validation:auc"] > 0.95
+    predictor = ALGORITHM.load(context.model_dir)
+    answer, _ = predictor.invoke(csv_bytes(features[200:]).rstrip(b"\n"), "text/csv", "application/json")
+    scores = np.array([p["score"] for p in json.loads(answer)["predictions"]])
+    assert ((scores > 0.5) == labels[200:]).mean() > 0.9
+
+
+def test_early_stopping_keeps_the_best_round(make_job, capsys):
+    features, labels = binary_data(rows=400)
+    context = make_job(
+        {**BINARY, "num_round": "200", "eta": "1", "eval_metric": "logloss", "early_stopping_rounds": "2"},
+        {
+            "train": ("csv", {"t.csv": csv_bytes(features[:300], labels[:300])}),
+            "validation": ("csv", {"v.csv": csv_bytes(features[300:], labels[300:])}),
+        },
+    )
+    ALGORITHM.train(context)
+    rounds = re.findall(r"^\[(\d+)\]", capsys.readouterr().out, re.M)
+    assert 0 < len(rounds) < 200
+    booster = ALGORITHM.load(context.model_dir).booster
+    assert booster.num_boosted_rounds() <= len(rounds)
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+TRAIN_CSV = {"train": ("text/csv", {"train.csv": csv_bytes(*binary_data(rows=20))})}
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "reason"),
+    [
+        ({"objective": "binary:logistic"}, "ClientError: Missing required hyperparameter: num_round"),
+        ({"num_round": "5", "silent": "1"}, "ClientError: Extraneous hyperparameter found: silent"),
+        (
+            {"num_round": "ten"},
+            "ClientError: Hyperparameter num_round: could not parse value (caused by ValueError)",
+        ),
+        ({"num_round": "5", "eta": "2"}, "ClientError: Hyperparameter eta: 2.0 is not in [0, 1]"),
+        ({"num_round": "5", "learning_rate": "-1"}, "ClientError: Hyperparameter eta: -1.0 is not in [0, 1]"),
+        ({"num_round": "0"}, "ClientError: Hyperparameter num_round: 0 is not in [1, +inf)"),
+        ({"num_round": "5", "subsample": "0"}, "ClientError: Hyperparameter subsample: 0.0 is not in (0, 1]"),
+        (
+            {"num_round": "5", "objective": "multi:softmax"},
+            "ClientError: Require input for parameter 'num_class' for multi-classification",
+        ),
+        (
+            {"num_round": "5", "objective": "reg:squarederror", "eval_metric": "auc"},
+            "ClientError: Metric 'auc' can only be applied for classification and ranking problems.",
+        ),
+        (
+            {"num_round": "5", "eval_metric": "rmse,bogus"},
+            "ClientError: Hyperparameter eval_metric: value ['rmse', 'bogus'] not in range",
+        ),
+        (
+            {"num_round": "5", "booster": "forest"},
+            "ClientError: Hyperparameter booster: forest is not in ['gbtree', 'gblinear', 'dart']",
+        ),
+    ],
+)
+def test_bad_hyperparameters_fail_with_the_containers_words(make_job, hyperparameters, reason):
+    assert failure_of(make_job, hyperparameters, TRAIN_CSV).startswith(reason)
+
+
+def test_csv_data_under_the_default_libsvm_content_type_fails_naming_the_file(make_job):
+    features, labels = binary_data(rows=5)
+    reason = failure_of(make_job, {"num_round": "2"}, {"train": (None, {"data.csv": csv_bytes(features, labels)})})
+    assert reason.startswith("ClientError: First line '1.0,")
+    assert "of file 'data.csv' is not 'LIBSVM' format" in reason
+
+
+@pytest.mark.parametrize(
+    ("channels", "reason"),
+    [
+        ({}, "ClientError: Missing required channel: train"),
+        (
+            {**TRAIN_CSV, "test": ("text/csv", {"t.csv": b"1,2\n"})},
+            "ClientError: Extraneous channel found: test",
+        ),
+        (
+            {"train": ("text/csv;label_size=1", {"t.csv": b"1,2\n"})},
+            "ClientError: Channel configuration for 'train' channel is not supported: "
+            "{'ContentType': 'text/csv;label_size=1'",
+        ),
+        ({"train": ("text/csv", {})}, "ClientError: No data in training channel path "),
+        (
+            {**TRAIN_CSV, "validation": ("text/csv", {"empty.csv": b""})},
+            "ClientError: No data in validation channel path ",
+        ),
+        (
+            {"train": ("text/csv", {"t.csv": b"1,2,3\n0,4,abc\n"})},
+            "ClientError: Failed to load csv data with exception:\nt.csv line 2 column 3 is 'abc', not a number",
+        ),
+        (
+            {"train": ("libsvm", {"t.libsvm": b"1 1:0.5 2:1\n0 1:x\n"})},
+            "ClientError: Failed to load libsvm data with exception:\nt.libsvm line 2: '1:x' is not index:value",
+        ),
+        (
+            {"train": ("application/x-recordio-protobuf", {"t.rec": recordio_bytes(np.ones((3, 2)))})},
+            "ClientError: Got input data without labels.",
+        ),
+        (
+            {"train": ("application/x-recordio-protobuf", {"t.rec": b"not recordio at all"})},
+            "ClientError: Failed to load recordio-protobuf data with exception:",
+        ),
+    ],
+)
+def test_bad_channels_and_data_fail_clearly(make_job, channels, reason):
+    assert failure_of(make_job, {"num_round": "2"}, channels).startswith(reason)
+
+
+def test_labels_outside_num_class_are_a_client_error(make_job):
+    features, _ = binary_data(rows=20)
+    channels = {"train": ("text/csv", {"t.csv": csv_bytes(features, np.full(20, 7.0))})}
+    reason = failure_of(make_job, {"num_round": "2", "objective": "multi:softmax", "num_class": "3"}, channels)
+    assert reason.startswith("ClientError: ")
+    assert "label must be in [0, num_class)" in reason
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+
+def test_serving_statuses_match_the_container(binary_predictor):
+    record = b"0.5,0.1,-0.3,1.0"
+    cases = [
+        ((b"", "text/csv", None), 204, ""),
+        ((record, "application/json", None), 415, "application/json is not an accepted ContentType: csv, libsvm"),
+        ((record, "text/csv;label_size=0", None), 415, "is not an accepted csv ContentType"),
+        ((record, "application/x-parquet", None), 415, "Content-type application/x-parquet is not supported."),
+        ((b"0.5,abc,1,2", "text/csv", None), 415, "line 1 column 2 is 'abc', not a number"),
+        ((b"1,2,3,4\n1,2", "text/csv", None), 415, "line 2 has 2 values but line 1 has 4"),
+        ((b"1 a:2", "text/libsvm", None), 415, "Loading libsvm data failed with Exception"),
+        ((b"1,2,3,4,5,6", "text/csv", None), 400, "Unable to evaluate payload provided: records have 6 features"),
+        ((record, "text/csv", "application/xml"), 406, "Accept type application/xml is not supported."),
+        ((record, "text/csv", "application/jsonlines"), 500, "selectable inference mode"),
+    ]
+    for arguments, status, message in cases:
+        with pytest.raises(InferenceError) as raised:
+            binary_predictor.invoke(*arguments)
+        assert raised.value.status == status, arguments
+        assert message in raised.value.message, arguments
+
+
+def test_serving_formats_and_defaults(binary_predictor):
+    features, _ = binary_data(rows=3, seed=11)
+    expected = binary_predictor.booster.predict(xgb.DMatrix(features.astype(np.float64)))
+    csv_body = csv_bytes(features)
+
+    answer, content_type = binary_predictor.invoke(csv_body, "text/csv", "*/*")
+    assert content_type == "text/csv"
+    assert answer.decode() == "".join(f"{float(value)!r}\n" for value in expected)
+
+    answer, content_type = binary_predictor.invoke(csv_body, "text/csv", "application/json")
+    assert content_type == "application/json"
+    assert json.loads(answer) == {"predictions": [{"score": float(value)} for value in expected]}
+
+    answer, _ = binary_predictor.invoke(recordio_bytes(features), "application/x-recordio-protobuf", None)
+    np.testing.assert_array_equal([float(v) for v in answer.split()], expected)
+
+    # No Content-Type means libsvm; indices are column numbers and absent entries are missing values.
+    libsvm = "\n".join("0 " + " ".join(f"{i}:{v!r}" for i, v in enumerate(map(float, row))) for row in features)
+    answer, _ = binary_predictor.invoke(libsvm.encode(), None, None)
+    np.testing.assert_array_equal([float(v) for v in answer.split()], expected)
+    answer, _ = binary_predictor.invoke(b"1 0:0.5", "text/x-libsvm", "text/csv")
+    missing = binary_predictor.booster.predict(xgb.DMatrix(np.array([[0.5, np.nan, np.nan, np.nan]])))
+    assert float(answer) == float(missing[0])
+
+
+def test_loads_a_model_saved_under_another_name_and_rejects_garbage(tmp_path, binary_predictor):
+    binary_predictor.booster.save_model(str(tmp_path / "model.json"))
+    reloaded = ALGORITHM.load(tmp_path)
+    features, _ = binary_data(rows=2)
+    assert reloaded.invoke(csv_bytes(features), "text/csv", None) == binary_predictor.invoke(
+        csv_bytes(features), "text/csv", None
+    )
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "xgboost-model").write_bytes(b"\x00\x01 not a model")
+    with pytest.raises(ValueError, match="cannot be loaded"):
+        ALGORITHM.load(garbage)

@@ -1,0 +1,92 @@
+"""The Airflow Amazon provider's SageMaker operators and sensors succeed against the engine.
+
+The DAG runs with ``dag.test()`` in a separate process whose dags folder holds only that DAG and
+whose ``aws_default`` connection points at the engine; the deferrable operator's trigger runs
+through Airflow's in-process triggerer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from engine_support import HERE
+
+pytestmark = pytest.mark.slow
+
+DRIVER = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag().get_dag("engine_provider")
+run = dag.test()
+states = {t.task_id: str(t.state) for t in run.get_task_instances()}
+print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
+"""
+
+
+def test_provider_operators_and_sensors_in_a_dag_run(
+    engine, s3, sagemaker, runtime, airflow_db, tmp_path: Path
+):
+    run = f"r{int(time.time())}"
+    bucket = f"engine-provider-{run}"
+    s3.create_bucket(Bucket=bucket)
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0] * 8, [10.0] * 8, [-10.0] * 8])
+    rows = centres[np.repeat(np.arange(3), 100)] + rng.normal(scale=0.5, size=(300, 8))
+    s3.put_object(
+        Bucket=bucket, Key="train/rows.csv", Body="\n".join(",".join(map(str, r)) for r in rows).encode()
+    )
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(HERE / "provider_dag" / "engine_provider_dag.py", dags)
+    environment = {
+        **os.environ,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {
+                    "region_name": "us-east-1",
+                    "endpoint_url": engine.endpoint_url,
+                    "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 2}},
+                },
+            }
+        ),
+        "ENGINE_TEST_BUCKET": bucket,
+        "ENGINE_TEST_RUN": run,
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", DRIVER], env=environment, capture_output=True, text=True, timeout=400
+    )
+    output = finished.stdout + finished.stderr
+    result_line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
+    assert result_line, output[-5000:]
+    result = json.loads(result_line[len("RESULT ") :])
+
+    failing = result["tasks"].pop("train_failing")
+    assert failing == "failed", output[-5000:]
+    assert all(state == "success" for state in result["tasks"].values()), (result, output[-5000:])
+    assert result["state"] == "failed"  # only because of train_failing
+    # The failing job's reason reaches the task log, in SageMaker's words.
+    assert "No value(s) were specified for 'k'" in output
+    # print_log=True shows the container's log lines (from CloudWatch Logs) in the task log, once.
+    assert output.count("Read 300 records of 8 features from channel 'train'") == 1
+    # The deferrable operator really deferred and its trigger ran against the engine.
+    assert "running trigger in line" in output
+
+    assert sagemaker.describe_endpoint(EndpointName=f"endpoint-{run}")["EndpointStatus"] == "InService"
+    answer = runtime.invoke_endpoint(
+        EndpointName=f"endpoint-{run}", ContentType="text/csv", Body=b"0,0,0,0,0,0,0,0"
+    )
+    assert "closest_cluster" in json.loads(answer["Body"].read())["predictions"][0]
+    sagemaker.delete_endpoint(EndpointName=f"endpoint-{run}")

@@ -1,0 +1,75 @@
+"""A deliberately tiny algorithm for testing the engine's machinery, not any maths.
+
+``train`` averages the rows of the CSV files in the ``train`` channel and writes the mean vector;
+its hyperparameters make it misbehave on request (``fail``, ``sleep``, ``crash``). The predictor
+answers CSV with each row's Euclidean distance to that mean, in SageMaker's JSON shape.
+Registered for the engine's containers through ``LOCAL_SAGEMAKER_EXTRA_ALGORITHMS``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+
+
+def _rows(text: str) -> list[list[float]]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append([float(value) for value in line.split(",")])
+            except ValueError as error:
+                raise ValueError(f"line {number}: {error}") from error
+    return rows
+
+
+class _MeanPredictor:
+    def __init__(self, mean: list[float]):
+        self.mean = mean
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        if (content_type or "").split(";")[0].strip() != "text/csv":
+            raise InferenceError(415, f"Content-Type {content_type!r} not supported; use text/csv")
+        try:
+            rows = _rows(body.decode())
+        except (UnicodeDecodeError, ValueError) as error:
+            raise InferenceError(400, f"unable to evaluate payload provided: {error}") from error
+        if any(len(row) != len(self.mean) for row in rows):
+            raise InferenceError(
+                400, f"unable to evaluate payload provided: expected {len(self.mean)} columns"
+            )
+        distances = [math.dist(row, self.mean) for row in rows]
+        return json.dumps({"predictions": [{"distance": d} for d in distances]}).encode(), "application/json"
+
+
+class TinyAlgorithm:
+    image_repositories = ("tiny",)
+    metric_definitions = (
+        {"Name": "train:norm", "Regex": r"#quality_metric: host=\S+, train norm <loss>=(\S+)"},
+    )
+
+    def train(self, context: TrainingContext) -> None:
+        hyperparameters = context.hyperparameters
+        print(f"tiny: hyperparameters {sorted(hyperparameters.items())}", flush=True)
+        time.sleep(float(hyperparameters.get("sleep", 0)))
+        if "fail" in hyperparameters:
+            raise TrainingFailure(f"ClientError: {hyperparameters['fail']}")
+        if "crash" in hyperparameters:
+            raise RuntimeError(hyperparameters["crash"])
+        rows = [row for path in context.channels["train"].files() for row in _rows(path.read_text())]
+        mean = [sum(column) / len(rows) for column in zip(*rows, strict=True)]
+        print(f"tiny: {len(rows)} rows from {len(context.channels['train'].files())} files", flush=True)
+        print(
+            f"#quality_metric: host={context.current_host}, train norm <loss>={math.hypot(*mean)}", flush=True
+        )
+        (context.model_dir / "mean.json").write_text(json.dumps(mean))
+
+    def load(self, model_dir: Path) -> _MeanPredictor:
+        return _MeanPredictor(json.loads((model_dir / "mean.json").read_text()))
+
+
+ALGORITHM = TinyAlgorithm()
