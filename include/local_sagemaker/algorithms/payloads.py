@@ -15,11 +15,13 @@ container uses (400 bad payload, 413 too large, 415 content type, 406 accept).
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from include.local_sagemaker.algorithms import content_types
 from include.local_sagemaker.algorithms.base import InferenceError
@@ -85,6 +87,28 @@ def decode_features(
 
 
 def _decode_csv(body: bytes, width: int) -> np.ndarray:
+    """Parse CSV rows with pandas' C parser; a malformed body is re-read in Python to name the bad cell."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        values = line.count(b",") + 1
+        if values != width:
+            raise InferenceError(
+                400,
+                f"Unable to evaluate payload provided: CSV record {number} has {values} values, "
+                f"expected {width}",
+            )
+    try:
+        rows = pd.read_csv(
+            io.BytesIO(b"\n".join(lines)), header=None, dtype=np.float32, engine="c", na_filter=False
+        ).to_numpy()
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+        rows = None
+    if rows is None or rows.shape != (len(lines), width):
+        return _decode_csv_strictly(body, width)
+    return rows
+
+
+def _decode_csv_strictly(body: bytes, width: int) -> np.ndarray:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -92,13 +116,6 @@ def _decode_csv(body: bytes, width: int) -> np.ndarray:
             400, f"Unable to evaluate payload provided: CSV is not UTF-8 text ({error})"
         ) from None
     rows = [line.split(",") for line in text.splitlines() if line.strip()]
-    for number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise InferenceError(
-                400,
-                f"Unable to evaluate payload provided: CSV record {number} has {len(row)} values, "
-                f"expected {width}",
-            )
     try:
         return np.array(rows, dtype=np.float32)
     except ValueError:
