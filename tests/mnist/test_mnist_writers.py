@@ -1,0 +1,112 @@
+"""Every writer read back by the format's reference reader: fastparquet, scikit-learn's svmlight, numpy."""
+
+from __future__ import annotations
+
+import fastparquet
+import numpy as np
+import pytest
+from sklearn.datasets import load_svmlight_file
+
+from include.mnist import load_mnist, write_dataset, write_split
+from include.mnist.dataset import Split
+from include.mnist.writers import FORMATS
+from include.recordio import read_dense
+
+
+@pytest.fixture(params=["float32", "uint8"])
+def split(request, tiny) -> Split:
+    images = tiny.train_images if request.param == "uint8" else tiny.train_images.astype(np.float32) / 255
+    return Split(images, tiny.train_labels.astype(np.int64))
+
+
+def test_parquet_has_the_seed_schema(tmp_path, split):
+    (path,) = write_split("parquet", split, tmp_path)
+    frame = fastparquet.ParquetFile(str(path)).to_pandas()
+    assert list(frame.columns) == [str(i) for i in range(784)] + ["label"]
+    np.testing.assert_array_equal(frame[[str(i) for i in range(784)]].to_numpy(), split.images)
+    np.testing.assert_array_equal(frame["label"].to_numpy(), split.labels)
+
+
+def test_libsvm_is_one_based_and_skips_zeros(tmp_path, split):
+    (path,) = write_split("libsvm", split, tmp_path)
+    features, labels = load_svmlight_file(str(path), n_features=784, zero_based=False)
+    np.testing.assert_allclose(features.toarray(), split.images, rtol=1e-7)
+    np.testing.assert_array_equal(labels, split.labels)
+
+    first_line = path.read_text().splitlines()[0].split()
+    assert first_line[0] == str(split.labels[0])
+    indices = [int(pair.split(":")[0]) for pair in first_line[1:]]
+    assert indices == [i + 1 for i in np.flatnonzero(split.images[0])]
+    assert all(float(pair.split(":")[1]) != 0 for pair in first_line[1:])
+
+
+def test_csv_has_no_header_and_the_label_first(tmp_path, split):
+    (path,) = write_split("csv", split, tmp_path)
+    table = np.loadtxt(path, delimiter=",", ndmin=2)
+    assert table.shape == (len(split), 785)
+    np.testing.assert_array_equal(table[:, 0], split.labels)
+    np.testing.assert_array_equal(table[:, 1:].astype(split.images.dtype), split.images)
+    assert path.read_text().splitlines()[0].split(",")[0] == str(split.labels[0])
+
+
+def test_csv_features_has_only_the_pixels(tmp_path, split):
+    (path,) = write_split("csv-features", split, tmp_path)
+    table = np.loadtxt(path, delimiter=",", ndmin=2)
+    assert table.shape == (len(split), 784)
+    np.testing.assert_array_equal(table.astype(split.images.dtype), split.images)
+
+
+def test_recordio_round_trips_through_the_codec(tmp_path, split):
+    (path,) = write_split("recordio", split, tmp_path)
+    features, labels = read_dense(path)
+    assert features.dtype == np.float32
+    np.testing.assert_array_equal(features, split.images.astype(np.float32))
+    np.testing.assert_array_equal(labels, split.labels.astype(np.float32))
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_splits_are_sharded_in_order(tmp_path, tiny, fmt):
+    split = Split(tiny.train_images, tiny.train_labels.astype(np.int64))
+    paths = write_split(fmt, split, tmp_path, rows_per_shard=5)
+    assert [p.name for p in paths] == [f"part-0000{i}.{FORMATS[fmt].extension}" for i in range(3)]
+    assert sorted(tmp_path.iterdir()) == paths, "no temporary files are left behind"
+    rows = {
+        "parquet": lambda p: len(fastparquet.ParquetFile(str(p)).to_pandas()),
+        "recordio": lambda p: len(read_dense(p)[0]),
+    }.get(fmt, lambda p: len(p.read_text().splitlines()))
+    assert [rows(p) for p in paths] == [5, 5, 2]
+
+
+def test_a_failing_writer_leaves_no_file(tmp_path, tiny, monkeypatch):
+    def explode(out, *args, **kwargs):
+        out.write(b"half a shard")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("include.mnist.writers.csv.np.savetxt", explode)
+    split = Split(tiny.train_images, tiny.train_labels.astype(np.int64))
+    with pytest.raises(OSError, match="disk full"):
+        write_split("csv", split, tmp_path, rows_per_shard=100)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_dataset_lays_out_format_and_split(tmp_path):
+    dataset = load_mnist("sample")
+    written = write_dataset(dataset, tmp_path, sorted(FORMATS), splits=["validation", "test"])
+    assert [(w.format, w.split, w.rows) for w in written] == [
+        (fmt, name, 500) for fmt in sorted(FORMATS) for name in ("validation", "test")
+    ]
+    assert written[0].paths == [tmp_path / "csv" / "validation" / "part-00000.csv"]
+
+
+def test_unknown_format_and_split_are_named(tmp_path):
+    dataset = load_mnist("sample")
+    with pytest.raises(ValueError, match=r"unknown output format 'tfrecord'; valid formats are \['csv'"):
+        write_dataset(dataset, tmp_path, ["tfrecord"])
+    with pytest.raises(ValueError, match=r"unknown split\(s\) \['holdout'\]"):
+        write_dataset(dataset, tmp_path, ["csv"], splits=["holdout"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_split_counts_must_match():
+    with pytest.raises(ValueError, match="3 images but 2 labels"):
+        Split(np.zeros((3, 784), np.uint8), np.zeros(2, np.int64))
