@@ -5,19 +5,21 @@ and error messages), vectorised so that whole matrices are encoded and decoded w
 
 - :func:`write_numpy_to_dense_tensor` — a dense 2-D array (+ optional labels) to records;
 - :func:`write_spmatrix_to_sparse_tensor` — a scipy sparse matrix (+ optional labels) to sparse records;
-- :func:`read_records` — the ``Record`` messages of a stream;
+- :func:`read_records` — the records of a stream (read-only :class:`RecordView`\\ s of dense files);
 - :func:`read_dense` — a stream straight to ``(features, labels)`` numpy arrays.
 """
 
 from include.recordio.dense_writer import write_numpy_to_dense_tensor
 from include.recordio.errors import RecordIOError
 from include.recordio.reader import read_dense, read_records
+from include.recordio.record_views import RecordView
 from include.recordio.schema import Record
 from include.recordio.sparse_writer import write_spmatrix_to_sparse_tensor
 
 __all__ = [
     "Record",
     "RecordIOError",
+    "RecordView",
     "read_dense",
     "read_records",
     "write_numpy_to_dense_tensor",

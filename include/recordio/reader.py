@@ -3,8 +3,9 @@
 Files written by ``write_numpy_to_dense_tensor`` hold records that all have the same length and the same
 bytes everywhere but in the values. :func:`dense_layout` checks that with a few whole-matrix comparisons
 against a template record, after which ``read_dense`` is a zero-copy view of the file's bytes and
-``read_records`` needs no per-record validation. Anything else (sparse records, labels of varying width,
-hand-made streams) is walked record by record.
+``read_records`` returns read-only record views of its rows (:mod:`record_views`) instead of building a
+protobuf message per record. Anything else (sparse records, labels of varying width, hand-made streams) is
+walked record by record and parsed by protobuf.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from include.recordio import schema
 from include.recordio.dense_writer import encode_dense_records
 from include.recordio.errors import RecordIOError
 from include.recordio.framing import HEADER, MAGIC, iter_payloads, open_binary
+from include.recordio.record_views import dense_record_views
 from include.recordio.tensor_types import INT32, KINDS_BY_FIELD, TensorKind
 
 _VALUES = "values"
@@ -29,20 +31,29 @@ Readable = BinaryIO | str | os.PathLike | bytes | bytearray | memoryview
 
 
 def read_records(file: Readable) -> list:
-    """All ``Record`` messages of a recordIO-protobuf stream, like ``sagemaker.amazon.common.read_records``.
+    """All records of a recordIO-protobuf stream, like ``sagemaker.amazon.common.read_records``.
 
     ``file`` is a binary file object (read to its end), a path, or the bytes themselves. Each record reads
     like the SDK's: ``record.features["values"].float32_tensor.values``, ``record.label["values"]...``.
+
+    When every record is a dense ``features["values"]`` tensor of one type and width with an optional
+    scalar ``label["values"]`` (what ``write_numpy_to_dense_tensor`` writes), the whole stream is decoded at
+    once and the records are read-only :class:`~include.recordio.record_views.RecordView`\\ s of its rows;
+    ``record.to_protobuf()`` gives the ``Record`` message. Like ``read_dense``, a path or a real file read
+    from its start is memory-mapped (read-only): do not truncate or rewrite the file while its records are
+    in use. Any other stream is parsed by protobuf into ``Record`` messages, all of it.
+
     Raises :class:`RecordIOError` (a ``ValueError``) naming the byte offset of the first bad record: a wrong
     magic, a truncated record, a length past the end of the file, or a payload that is not a ``Record``.
     """
     data = _read_all(file)
     layout = dense_layout(data)
-    if layout is not None:
-        view, size = memoryview(data), layout.payload_size
-        starts = range(HEADER.size, len(data), layout.stride)
-        return [schema.Record.FromString(view[start : start + size]) for start in starts]
-    return [_parse_record(offset, payload) for offset, payload in iter_payloads(data)]
+    if layout is None:
+        return [_parse_record(offset, payload) for offset, payload in iter_payloads(data)]
+    if not isinstance(data, bytes | mmap.mmap):
+        data = bytes(data)  # the views must not share a buffer the caller can still change
+    features, labels = _dense_arrays(data, layout)
+    return dense_record_views(features, layout.feature_kind, labels, layout.label_kind)
 
 
 def read_dense(file: Readable) -> tuple[np.ndarray, np.ndarray | None]:
@@ -62,6 +73,11 @@ def read_dense(file: Readable) -> tuple[np.ndarray, np.ndarray | None]:
     layout = dense_layout(data)
     if layout is None:
         return _read_any(data)
+    return _dense_arrays(data, layout)
+
+
+def _dense_arrays(data, layout: DenseLayout) -> tuple[np.ndarray, np.ndarray | None]:
+    """Views of the feature and label values of every record of a dense stream (int32 labels: decoded)."""
     matrix = np.frombuffer(data, dtype=np.uint8).reshape(-1, layout.stride)
     features = matrix[:, layout.features].view(layout.feature_kind.wire_dtype)
     if layout.label_kind is None:
@@ -138,11 +154,11 @@ def _read_all(file: Readable, *, writable: bool = False) -> bytes | bytearray | 
     if isinstance(file, bytes | bytearray | memoryview):
         return bytearray(file) if writable else file
     with open_binary(file, "rb") as opened:
-        if not writable:
-            return opened.read()
-        mapped = _map_whole_file(opened)
+        mapped = _map_whole_file(opened, mmap.ACCESS_COPY if writable else mmap.ACCESS_READ)
         if mapped is not None:
             return mapped
+        if not writable:
+            return opened.read()
         try:
             start = opened.tell()
             remaining = opened.seek(0, os.SEEK_END) - start
@@ -155,8 +171,8 @@ def _read_all(file: Readable, *, writable: bool = False) -> bytes | bytearray | 
         return data if filled == remaining else data[:filled]
 
 
-def _map_whole_file(opened: BinaryIO) -> mmap.mmap | None:
-    """A private copy-on-write map of a real file read from its start (writes never reach the file)."""
+def _map_whole_file(opened: BinaryIO, access: int) -> mmap.mmap | None:
+    """A read-only or private copy-on-write map of a real file read from its start (never written to)."""
     try:
         fileno, start = opened.fileno(), opened.tell()
         size = os.fstat(fileno).st_size
@@ -164,7 +180,7 @@ def _map_whole_file(opened: BinaryIO) -> mmap.mmap | None:
         return None
     if start != 0 or size == 0:
         return None
-    mapped = mmap.mmap(fileno, 0, access=mmap.ACCESS_COPY)
+    mapped = mmap.mmap(fileno, 0, access=access)
     opened.seek(size)  # consumed, as a read would leave it
     return mapped
 

@@ -95,7 +95,7 @@ def test_records_read_like_the_sdks():
     array = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
     records = read_records(io.BytesIO(_dense(array, np.array([0.0, 1.0], dtype=np.float64))))
     assert len(records) == 2
-    assert all(isinstance(record, Record) for record in records)
+    assert all(isinstance(record.to_protobuf(), Record) for record in records)
     assert list(records[1].features["values"].float32_tensor.values) == [4, 5, 6]
     assert list(records[1].label["values"].float64_tensor.values) == [1.0]
     assert records[0].features["values"].WhichOneof("value") == "float32_tensor"
