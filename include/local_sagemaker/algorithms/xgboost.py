@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -45,11 +46,14 @@ from include.local_sagemaker.algorithms.xgboost_hyperparameters import (
 )
 
 MODEL_FILE = "xgboost-model"
+_SOURCE_LOCATION = re.compile(r"^\[\d\d:\d\d:\d\d\] \S+:\d+: ")
 
-# Messages of XGBoost failures that the container reports as customer errors.
+# Messages of XGBoost failures that the container reports as customer errors (plus the wording XGBoost 3
+# uses for a class label out of range, which the container's list predates).
 CUSTOMER_ERRORS = (
     "label must be in [0,1] for logistic regression",
     "label must be in [0, num_class)",
+    "label must be discrete values in the range of [0, num_class)",
     "Target is multiclass but average='binary'",
     "feature_names mismatch",
     "Check failed: preds.size() == info.labels_.size()",
@@ -173,7 +177,9 @@ def _xgboost_value(value: Any) -> Any:
 
 
 def _without_stack_trace(message: str) -> str:
-    return message.split("\nStack trace:", 1)[0].strip()
+    """XGBoost's message without its C++ stack trace and ``[12:00:00] /workspace/src/...cc:64:`` prefix."""
+    message = message.split("\nStack trace:", 1)[0].strip()
+    return _SOURCE_LOCATION.sub("", message)
 
 
 # --- the container's scikit-learn metrics --------------------------------------------------------
@@ -247,7 +253,7 @@ def load_booster(model_dir: Path) -> xgb.Booster:
             # "Unknown file format: using UBJSON as a guess": the container's file has no extension.
             warnings.simplefilter("ignore", UserWarning)
             booster.load_model(str(path))
-    except xgb.core.XGBoostError as load_error:
+    except Exception as load_error:  # XGBoostError, or a decoding error on foreign bytes
         # Images up to 1.2-2 pickled the booster; the container tries that format too. Only load
         # model.tar.gz files you trust: unpickling runs code.
         try:
@@ -255,8 +261,11 @@ def load_booster(model_dir: Path) -> xgb.Booster:
                 booster = pickle.load(stream)
         except Exception as pickle_error:
             raise ValueError(
-                f"Model {path} cannot be loaded:\nPickle load error={pickle_error}"
+                f"Model {path} cannot be loaded:\nPickle load error={_without_stack_trace(str(pickle_error))}"
                 f"\nXGB load model error={_without_stack_trace(str(load_error))}"
+                f"\n(XGBoost {xgb.__version__} reads JSON and UBJSON models and pickled boosters; a model "
+                "saved in the legacy binary format, as images 1.3-1 to 1.7-1 save it, must be re-saved as "
+                "JSON with XGBoost 1.x first)"
             ) from None
     if not isinstance(booster, xgb.Booster):
         raise ValueError(f"Model {path} unpickles to {type(booster).__name__}, not an xgboost Booster")

@@ -6,6 +6,10 @@ first line, empty cells missing), ``text/libsvm`` / ``text/x-libsvm`` (the defau
 taken as column numbers, as the training reader does and as the 1.7-1 image (this project's default
 version) does; the 3.0-5 image shifts 1-based indices down by one instead.
 
+As in XGBoost itself, a zero written in CSV is a value while an entry left out of libsvm is missing: a
+model trained on libsvm (where zero pixels are left out) should be asked in libsvm, and a request may not
+have more columns than the model has features (a libsvm-trained model has ``max index + 1``).
+
 Responses (``Accept``; missing or ``*/*`` means ``text/csv``): CSV with one prediction a line (a row of
 class probabilities for ``multi:softprob``), or JSON ``{"predictions": [{"score": ...}, ...]}``.
 

@@ -19,7 +19,7 @@ def mnist_sample() -> MnistDataset:
 
 
 def libsvm_bytes(images: np.ndarray, labels: np.ndarray) -> bytes:
-    """``label index:value`` lines with 1-based indices and zero pixels left out, as the XGBoost seed writes."""
+    """``label index:value`` lines, 1-based indices, zero pixels left out (as the XGBoost seed writes)."""
     buffer = io.BytesIO()
     dump_svmlight_file(np.asarray(images, dtype=np.float32), labels, buffer, zero_based=False)
     return buffer.getvalue()

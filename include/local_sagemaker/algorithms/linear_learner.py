@@ -1,0 +1,284 @@
+"""SageMaker's built-in Linear Learner (image repository ``linear-learner``) on scikit-learn.
+
+``predictor_type`` ``binary_classifier``, ``multiclass_classifier`` or ``regressor``; hyperparameters with
+SageMaker's names, defaults and validation; channels ``train`` (required), ``validation`` (early stopping,
+threshold calibration and model selection) and ``test``, in recordIO-protobuf (the default) or CSV with the
+label first. How the candidates are trained and chosen is in
+:mod:`~include.local_sagemaker.algorithms.linear_learner_fit`; the metrics, logged for the ``validation``
+and ``test`` channels in SageMaker's ``#quality_metric`` format, in
+:mod:`~include.local_sagemaker.algorithms.linear_learner_scores`.
+
+Artifact: ``model_algo-1``, a zip with the learned weights in MXNet's NDArray format (see
+:mod:`~include.local_sagemaker.algorithms.linear_learner_model` for what it holds and lacks).
+Inference takes CSV, JSON, JSON Lines or recordIO records and answers JSON, JSON Lines or recordIO with
+``score`` and (classifiers) ``predicted_label`` per record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from include.local_sagemaker.algorithms import content_types, linear_learner_model, payloads
+from include.local_sagemaker.algorithms.base import TrainingContext
+from include.local_sagemaker.algorithms.channel_data import ChannelData, read_channel
+from include.local_sagemaker.algorithms.hyperparameters import (
+    Hyperparameter,
+    InvalidValue,
+    as_mapping,
+    boolean,
+    client_error,
+    integer,
+    number,
+    one_of,
+    or_auto,
+    parse_hyperparameters,
+)
+from include.local_sagemaker.algorithms.linear_learner_fit import LOSSES, fit, resolve_loss
+from include.local_sagemaker.algorithms.linear_learner_model import MODEL_FILE, LinearModel
+from include.local_sagemaker.algorithms.linear_learner_scores import LOSS_METRICS, METRICS, channel_metrics
+from include.local_sagemaker.algorithms.metrics import log, log_quality_metric, metric_definition
+
+ALL_LOSSES = tuple(dict.fromkeys(loss for losses in LOSSES.values() for loss in losses))
+RESPONSE_TYPES = (content_types.JSON, content_types.JSON_LINES, content_types.RECORDIO_PROTOBUF)
+
+
+def _auto_true_false(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered in ("auto", "true", "false"):
+        return lowered
+    raise InvalidValue("one of the following: 'auto', 'true', 'false'")
+
+
+def _positive_weight(raw: str) -> str | float:
+    if raw.lower() in ("auto", "balanced"):
+        return raw.lower()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise InvalidValue("one of the following: 'auto', 'balanced'; or a number greater than 0")
+    return value
+
+
+HYPERPARAMETERS = (
+    Hyperparameter(
+        "predictor_type", one_of("binary_classifier", "multiclass_classifier", "regressor"), required=True
+    ),
+    Hyperparameter("feature_dim", or_auto(integer(minimum=1)), default="auto"),
+    Hyperparameter("num_classes", integer(minimum=3, maximum=1_000_000)),
+    Hyperparameter("mini_batch_size", integer(minimum=1), default="1000"),
+    Hyperparameter("epochs", integer(minimum=1), default="15"),
+    Hyperparameter("loss", one_of(*ALL_LOSSES, "auto"), default="auto"),
+    Hyperparameter("optimizer", one_of("sgd", "adam", "rmsprop", "auto"), default="auto"),
+    Hyperparameter("num_models", or_auto(integer(minimum=1)), default="auto"),
+    Hyperparameter(
+        "binary_classifier_model_selection_criteria",
+        one_of(
+            "accuracy", "f_beta", "precision_at_target_recall", "recall_at_target_precision", "loss_function"
+        ),
+        default="accuracy",
+    ),
+    Hyperparameter(
+        "target_recall", number(0, 1, exclusive_minimum=True, exclusive_maximum=True), default="0.8"
+    ),
+    Hyperparameter(
+        "target_precision", number(0, 1, exclusive_minimum=True, exclusive_maximum=True), default="0.8"
+    ),
+    Hyperparameter("positive_example_weight_mult", _positive_weight, default="1.0"),
+    Hyperparameter("use_bias", boolean, default="true"),
+    Hyperparameter("num_calibration_samples", or_auto(integer(minimum=1)), default="auto"),
+    Hyperparameter("init_method", one_of("uniform", "normal"), default="uniform"),
+    Hyperparameter("init_scale", number(0, exclusive_minimum=True), default="0.07"),
+    Hyperparameter("init_sigma", number(0, exclusive_minimum=True), default="0.01"),
+    Hyperparameter("init_bias", number(), default="0"),
+    Hyperparameter("learning_rate", or_auto(number(0, exclusive_minimum=True)), default="auto"),
+    Hyperparameter("wd", or_auto(number(0)), default="auto"),
+    Hyperparameter("l1", or_auto(number(0)), default="auto"),
+    Hyperparameter("momentum", or_auto(number(0, 1, exclusive_maximum=True)), default="auto"),
+    Hyperparameter("beta_1", or_auto(number(0, 1, exclusive_maximum=True)), default="auto"),
+    Hyperparameter("beta_2", or_auto(number(0, 1, exclusive_maximum=True)), default="auto"),
+    Hyperparameter("bias_lr_mult", or_auto(number(0, exclusive_minimum=True)), default="auto"),
+    Hyperparameter("bias_wd_mult", or_auto(number(0)), default="auto"),
+    Hyperparameter("use_lr_scheduler", boolean, default="true"),
+    Hyperparameter("lr_scheduler_step", or_auto(integer(minimum=1)), default="auto"),
+    Hyperparameter(
+        "lr_scheduler_factor",
+        or_auto(number(0, 1, exclusive_minimum=True, exclusive_maximum=True)),
+        default="auto",
+    ),
+    Hyperparameter("lr_scheduler_minimum_lr", or_auto(number(0, exclusive_minimum=True)), default="auto"),
+    Hyperparameter("normalize_data", _auto_true_false, default="true"),
+    Hyperparameter("normalize_label", _auto_true_false, default="auto"),
+    Hyperparameter("unbias_data", _auto_true_false, default="auto"),
+    Hyperparameter("unbias_label", _auto_true_false, default="auto"),
+    Hyperparameter("num_point_for_scaler", integer(minimum=1), default="10000"),
+    Hyperparameter("margin", number(0), default="1.0"),
+    Hyperparameter("quantile", number(0, 1, exclusive_minimum=True, exclusive_maximum=True), default="0.5"),
+    Hyperparameter("loss_insensitivity", number(0, exclusive_minimum=True), default="0.01"),
+    Hyperparameter("huber_delta", number(0), default="1.0"),
+    Hyperparameter("early_stopping_patience", integer(minimum=1), default="3"),
+    Hyperparameter("early_stopping_tolerance", number(0, exclusive_minimum=True), default="0.001"),
+    Hyperparameter("accuracy_top_k", integer(minimum=1, maximum=1_000_000), default="3"),
+    Hyperparameter("f_beta", number(0, exclusive_minimum=True), default="1.0"),
+    Hyperparameter("balance_multiclass_weights", boolean, default="false"),
+)
+
+
+def _metric_definitions() -> tuple[dict[str, str], ...]:
+    names = dict.fromkeys(name for names in METRICS.values() for name in names)
+    return tuple(
+        metric_definition(channel, name, "loss" if name in LOSS_METRICS else "score")
+        for channel in ("validation", "test")
+        for name in names
+    )
+
+
+class LinearLearnerAlgorithm:
+    """The ``Algorithm`` the engine runs for ``…/linear-learner:1`` images."""
+
+    image_repositories = ("linear-learner",)
+    metric_definitions = _metric_definitions()
+
+    def train(self, context: TrainingContext) -> None:
+        """Fit on ``train``, select on ``validation``, write ``model_algo-1``, score validation and test."""
+        started = time.perf_counter()
+        params = parse_hyperparameters(HYPERPARAMETERS, context.hyperparameters)
+        _check_combinations(params)
+        log(f"Final configuration: {as_mapping(params)}")
+        if "train" not in context.channels:
+            raise client_error(
+                "Channel 'train' is required; channels given: " + (", ".join(context.channels) or "none"),
+                cause="KeyError",
+            )
+        for name in context.channels:
+            if name not in ("train", "validation", "test"):
+                log(
+                    f"Ignoring channel '{name}': linear learner reads 'train', 'validation' and 'test'",
+                    "WARNING",
+                )
+        feature_dim = None if params["feature_dim"] == "auto" else params["feature_dim"]
+        train = _read_labelled(context, "train", feature_dim, params)
+        feature_dim = train.features.shape[1]
+        log(f"Read {train.rows} records of {feature_dim} features from channel 'train'")
+        validation = _read_labelled(context, "validation", feature_dim, params)
+        test = _read_labelled(context, "test", feature_dim, params)
+
+        model, selection = fit(train, validation, params)
+        context.model_dir.mkdir(parents=True, exist_ok=True)
+        path = context.model_dir / f"model_{context.current_host}"
+        linear_learner_model.save(model, path, extra={"num_models_trained": selection["candidates"]})
+        log(f"Saved the selected model (threshold {model.threshold!r}) to {path}")
+
+        for channel, data in (("validation", validation), ("test", test)):
+            if data is None:
+                continue
+            for name, value in channel_metrics(model, data.features, data.labels, params).items():
+                kind = "loss" if name in LOSS_METRICS else "score"
+                log_quality_metric(context.current_host, channel, name, value, kind)
+        log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
+
+    def load(self, model_dir: Path) -> LinearLearnerPredictor:
+        """Load ``model_algo-1`` as written by :meth:`train`."""
+        model_dir = Path(model_dir)
+        path = model_dir / MODEL_FILE
+        if not path.is_file():
+            candidates = sorted(model_dir.glob("model_*"))
+            if not candidates:
+                raise FileNotFoundError(f"No Linear Learner model in {model_dir}: expected {MODEL_FILE}")
+            path = candidates[0]
+        return LinearLearnerPredictor(linear_learner_model.load(path))
+
+
+class LinearLearnerPredictor:
+    """Answers ``InvokeEndpoint`` with ``score`` and ``predicted_label`` per record."""
+
+    def __init__(self, model: LinearModel):
+        self.model = model
+        self.feature_dim = model.feature_dim
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """Decode ``body`` (CSV, JSON, JSON Lines, recordIO) and answer in the ``accept`` format."""
+        response_type = payloads.choose_accept(accept, offered=RESPONSE_TYPES)
+        records = payloads.decode_features(body, content_type, self.feature_dim)
+        scores = self.model.scores(records)
+        columns = {"score": scores}
+        if self.model.predictor_type != "regressor":
+            columns["predicted_label"] = self.model.predicted_labels(scores)
+        if response_type == content_types.RECORDIO_PROTOBUF:
+            return payloads.encode_response(columns, response_type), response_type
+        rows = _json_rows(columns)
+        if response_type == content_types.JSON:
+            return json.dumps({"predictions": rows}).encode(), response_type
+        return "".join(json.dumps(row) + "\n" for row in rows).encode(), response_type
+
+
+def _json_rows(columns: dict[str, np.ndarray]) -> list[dict]:
+    # Scores print as float32 widened (like the real container), labels as integers (as documented).
+    scores = np.asarray(columns["score"], dtype=np.float32).astype(np.float64).tolist()
+    if "predicted_label" not in columns:
+        return [{"score": score} for score in scores]
+    labels = np.asarray(columns["predicted_label"]).astype(int).tolist()
+    return [{"score": score, "predicted_label": label} for score, label in zip(scores, labels, strict=True)]
+
+
+def _check_combinations(params: dict) -> None:
+    predictor_type = params["predictor_type"]
+    if predictor_type == "multiclass_classifier" and "num_classes" not in params:
+        raise client_error(
+            "For predictor_type 'multiclass_classifier', 'num_classes' should be set "
+            "to a value greater than 2"
+        )
+    loss = resolve_loss(params)
+    if loss not in LOSSES[predictor_type]:
+        accepted = ", ".join(f"'{name}'" for name in ("auto", *LOSSES[predictor_type]))
+        raise client_error(
+            f"The value '{params['loss']}' is not valid for the 'loss' hyperparameter with predictor_type "
+            f"'{predictor_type}', which expects one of the following: {accepted}"
+        )
+
+
+def _read_labelled(
+    context: TrainingContext, name: str, feature_dim: int | None, params: dict
+) -> ChannelData | None:
+    if name not in context.channels:
+        return None
+    data = read_channel(context.channels[name], feature_dim)
+    if data.labels is None:
+        raise client_error(
+            f"The '{name}' channel has no labels: linear learner needs a label per record "
+            "(recordIO Record.label, or the first CSV column)",
+            cause="ValueError",
+        )
+    labels = np.asarray(data.labels, dtype=np.float64)
+    if labels.ndim != 1:
+        raise client_error(f"The '{name}' channel has {labels.shape[1]} labels per record; expected one")
+    _check_labels(name, labels, params)
+    return ChannelData(data.features, labels)
+
+
+def _check_labels(name: str, labels: np.ndarray, params: dict) -> None:
+    predictor_type = params["predictor_type"]
+    if predictor_type == "binary_classifier":
+        allowed, wording = np.isin(labels, (0.0, 1.0)), "0 or 1"
+    elif predictor_type == "multiclass_classifier":
+        classes = params["num_classes"]
+        allowed = (labels == np.floor(labels)) & (labels >= 0) & (labels < classes)
+        wording = f"an integer in [0, {classes - 1}] (num_classes={classes})"
+    else:
+        allowed, wording = np.isfinite(labels), "a finite number"
+    if not allowed.all():
+        index = int(np.argmin(allowed))
+        label = float(labels[index])
+        raise client_error(
+            f"Record {index + 1} of the '{name}' channel has label {label!r}; a {predictor_type} "
+            f"label must be {wording}",
+            cause="ValueError",
+        )
+
+
+ALGORITHM = LinearLearnerAlgorithm()

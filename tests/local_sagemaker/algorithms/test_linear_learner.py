@@ -1,0 +1,300 @@
+"""Linear Learner end to end on a container tree: the three predictor types, metrics, artifact, serving."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from include.local_sagemaker.algorithms import mxnet_ndarray, registry
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.linear_learner import ALGORITHM
+from include.recordio import read_records
+from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
+from tests.local_sagemaker.algorithms.mnist_test_data import mnist_sample, recordio_bytes
+
+RECORDIO = "application/x-recordio-protobuf"
+
+
+def metrics_from_log(log: str) -> dict[str, float]:
+    """What the engine does: apply each metric definition's regex to the job's log, keep the last match."""
+    found = {}
+    for definition in ALGORITHM.metric_definitions:
+        matches = re.findall(definition["Regex"], log)
+        if matches:
+            found[definition["Name"]] = float(matches[-1])
+    return found
+
+
+def failure_of(make_job, hyperparameters, channels) -> str:
+    with pytest.raises(TrainingFailure) as raised:
+        ALGORITHM.train(make_job(hyperparameters, channels))
+    return str(raised.value)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return mnist_sample()
+
+
+@dataclass(frozen=True)
+class TrainedJob:
+    context: TrainingContext
+    log: str
+
+
+def container_tree(base: Path, hyperparameters: dict, channels: dict) -> TrainingContext:
+    """The container tree the engine prepares (what conftest's ``make_job`` builds, for module fixtures)."""
+    (base / "input" / "config").mkdir(parents=True)
+    (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    data_config = {}
+    for name, (content_type, files) in channels.items():
+        data_config[name] = {"ContentType": content_type} if content_type else {}
+        (base / "input" / "data" / name).mkdir(parents=True)
+        for file_name, content in files.items():
+            (base / "input" / "data" / name / file_name).write_bytes(content)
+    (base / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(data_config))
+    return TrainingContext.from_base_dir(base, job_name="is-it-a-zero")
+
+
+@pytest.fixture(scope="module")
+def is_it_a_zero(mnist, tmp_path_factory) -> TrainedJob:
+    """The seed's job, trained once: binary "is it a 0" from recordIO train / validation / test channels."""
+
+    def zero(split):
+        return recordio_bytes(split.images.astype(np.float32) / 255, (split.labels == 0).astype(np.float32))
+
+    context = container_tree(
+        tmp_path_factory.mktemp("zero") / "opt_ml",
+        {"predictor_type": "binary_classifier", "feature_dim": "784", "mini_batch_size": "200"},
+        {
+            "train": (RECORDIO, {"train.rec": zero(mnist.train)}),
+            "validation": (RECORDIO, {"validation.rec": zero(mnist.validation)}),
+            "test": (None, {"test.rec": zero(mnist.test)}),  # recordIO is the default ContentType
+        },
+    )
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        ALGORITHM.train(context)
+    return TrainedJob(context, log.getvalue())
+
+
+def test_registry_picks_linear_learner():
+    uri = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+    assert registry.algorithm_for_image(uri) is ALGORITHM
+
+
+def test_is_it_a_zero_reaches_the_seeds_accuracy(is_it_a_zero, mnist):
+    metrics = metrics_from_log(is_it_a_zero.log)
+    assert metrics["validation:binary_classification_accuracy"] >= 0.97
+    assert metrics["test:binary_classification_accuracy"] >= 0.97  # data the model never saw
+    assert metrics["test:roc_auc_score"] > 0.99
+    assert metrics["validation:objective_loss"] < 0.1
+    assert {"test:precision", "test:recall", "test:binary_f_beta", "validation:objective_loss"} <= set(
+        metrics
+    )
+
+    predictor = ALGORITHM.load(is_it_a_zero.context.model_dir)
+    images = mnist.test.images[:50].astype(np.float32) / 255
+    answer, content_type = predictor.invoke(recordio_bytes(images), RECORDIO, "application/json")
+    predictions = json.loads(answer)["predictions"]
+    assert content_type == "application/json"
+    assert set(predictions[0]) == {"score", "predicted_label"}
+    labels = np.array([p["predicted_label"] for p in predictions])
+    assert all(isinstance(label, int) for label in labels.tolist())
+    assert (labels == (mnist.test.labels[:50] == 0)).mean() >= 0.96
+    scores = np.array([p["score"] for p in predictions])
+    assert ((scores >= predictor.model.threshold) == labels).all()
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_artifact_is_a_zip_with_ndarray_weights(is_it_a_zero):
+    with zipfile.ZipFile(is_it_a_zero.context.model_dir / "model_algo-1") as archive:
+        assert set(archive.namelist()) == {"manifest.json", "additional-params.json", "mx-mod-0000.params"}
+        additional = json.loads(archive.read("additional-params.json"))
+        params = mxnet_ndarray.loads(archive.read("mx-mod-0000.params"))
+    assert additional["predictor_type"] == "binary_classifier"
+    assert additional["num_models_trained"] == 4
+    assert params["arg:fc0_weight"].shape == (1, 784)
+    assert params["arg:fc0_weight"].dtype == np.float32
+    assert params["arg:fc0_bias"].shape == (1,)
+
+
+def test_responses_in_json_lines_and_recordio_agree(is_it_a_zero, mnist):
+    predictor = ALGORITHM.load(is_it_a_zero.context.model_dir)
+    images = mnist.test.images[:5].astype(np.float32) / 255
+    body = csv_bytes(images)
+
+    as_json, _ = predictor.invoke(body, "text/csv", "application/json")
+    as_lines, content_type = predictor.invoke(body, "text/csv", "application/jsonlines")
+    as_records, _ = predictor.invoke(body, "text/csv", RECORDIO)
+
+    assert content_type == "application/jsonlines"
+    assert [json.loads(line) for line in as_lines.decode().splitlines()] == json.loads(as_json)["predictions"]
+    records = read_records(as_records)
+    assert len(records) == 5
+    for record, expected in zip(records, json.loads(as_json)["predictions"], strict=True):
+        assert record.label["score"].float32_tensor.values[0] == pytest.approx(expected["score"], rel=1e-6)
+        assert record.label["predicted_label"].float32_tensor.values[0] == expected["predicted_label"]
+
+
+def test_multiclass_classifier_on_mnist_csv(make_job, mnist, capsys):
+    images = mnist.train.images[:1500].astype(np.float32) / 255
+    context = make_job(
+        {"predictor_type": "multiclass_classifier", "num_classes": "10", "epochs": "5", "num_models": "2"},
+        {
+            "train": ("text/csv", {"train.csv": csv_bytes(images, mnist.train.labels[:1500])}),
+            "validation": (
+                "text/csv",
+                {"v.csv": csv_bytes(mnist.validation.images / 255, mnist.validation.labels)},
+            ),
+        },
+    )
+    ALGORITHM.train(context)
+
+    metrics = metrics_from_log(capsys.readouterr().out)
+    assert metrics["validation:multiclass_accuracy"] > 0.8
+    assert metrics["validation:multiclass_top_k_accuracy"] >= metrics["validation:multiclass_accuracy"]
+    predictor = ALGORITHM.load(context.model_dir)
+    answer, _ = predictor.invoke(csv_bytes(mnist.test.images[:3] / 255), "text/csv", None)
+    for prediction in json.loads(answer)["predictions"]:
+        assert len(prediction["score"]) == 10
+        assert sum(prediction["score"]) == pytest.approx(1.0, abs=1e-5)
+        assert prediction["predicted_label"] == int(np.argmax(prediction["score"]))
+
+
+def test_regressor_recovers_a_linear_function(make_job, capsys):
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(800, 3)).astype(np.float32)
+    targets = features @ np.array([2.0, -1.0, 0.5]) + 10 + rng.normal(0, 0.1, size=800)
+    context = make_job(
+        {"predictor_type": "regressor", "feature_dim": "3", "mini_batch_size": "50", "epochs": "10"},
+        {
+            "train": ("text/csv", {"t.csv": csv_bytes(features[:600], targets[:600])}),
+            "test": ("text/csv", {"t.csv": csv_bytes(features[600:], targets[600:])}),
+        },
+    )
+    ALGORITHM.train(context)
+
+    metrics = metrics_from_log(capsys.readouterr().out)
+    assert metrics["test:mse"] < 0.05
+    assert metrics["test:rmse"] == pytest.approx(np.sqrt(metrics["test:mse"]))
+    answer, _ = ALGORITHM.load(context.model_dir).invoke(b"1,1,1", "text/csv", "application/jsonlines")
+    prediction = json.loads(answer)
+    assert set(prediction) == {"score"}
+    assert prediction["score"] == pytest.approx(11.5, abs=0.1)
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+BINARY_CSV = {"train": ("text/csv", {"t.csv": b"1,0.5,0.2\n0,0.1,0.9\n"})}
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "reason"),
+    [
+        (
+            {},
+            "ClientError: No value(s) were specified for 'predictor_type' "
+            "which are required hyperparameter(s)",
+        ),
+        (
+            {"predictor_type": "classifier"},
+            "ClientError: The value 'classifier' is not valid for the 'predictor_type'",
+        ),
+        (
+            {"predictor_type": "multiclass_classifier"},
+            "ClientError: For predictor_type 'multiclass_classifier', 'num_classes' should be set",
+        ),
+        (
+            {"predictor_type": "multiclass_classifier", "num_classes": "2"},
+            "ClientError: The value '2' is not valid for the 'num_classes' hyperparameter "
+            "which expects an integer in [3, 1000000]",
+        ),
+        (
+            {"predictor_type": "binary_classifier", "loss": "squared_loss"},
+            "ClientError: The value 'squared_loss' is not valid for the 'loss' hyperparameter "
+            "with predictor_type 'binary_classifier'",
+        ),
+        (
+            {"predictor_type": "binary_classifier", "epochs": "0"},
+            "ClientError: The value '0' is not valid for the 'epochs' hyperparameter",
+        ),
+        (
+            {"predictor_type": "regressor", "positive_example_weight_mult": "-2"},
+            "ClientError: The value '-2' is not valid for the 'positive_example_weight_mult' hyperparameter",
+        ),
+        (
+            {"predictor_type": "regressor", "learning_rate_typo": "0.1"},
+            "ClientError: Additional hyperparameters are not allowed ('learning_rate_typo' was unexpected)",
+        ),
+    ],
+)
+def test_bad_hyperparameters_fail_the_job(make_job, hyperparameters, reason):
+    assert failure_of(make_job, hyperparameters, BINARY_CSV).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "channels", "reason"),
+    [
+        (
+            {"predictor_type": "binary_classifier"},
+            {"train": ("text/csv", {"t.csv": b"1,0.5\n2,0.1\n"})},
+            "ClientError: Record 2 of the 'train' channel has label 2.0; "
+            "a binary_classifier label must be 0 or 1",
+        ),
+        (
+            {"predictor_type": "multiclass_classifier", "num_classes": "3"},
+            {"train": ("text/csv", {"t.csv": b"1,0.5\n3,0.1\n"})},
+            "ClientError: Record 2 of the 'train' channel has label 3.0; "
+            "a multiclass_classifier label must be an integer in [0, 2]",
+        ),
+        (
+            {"predictor_type": "regressor"},
+            {"train": (RECORDIO, {"t.rec": recordio_bytes(np.ones((4, 2)))})},
+            "ClientError: The 'train' channel has no labels",
+        ),
+        (
+            {"predictor_type": "regressor", "feature_dim": "5"},
+            BINARY_CSV,
+            "ClientError: Records in ",
+        ),
+        (
+            {"predictor_type": "regressor"},
+            {"train": ("csv", {"t.csv": b"1,2\n"})},
+            "ClientError: No iterator has been registered for ContentType ('csv', '1.0') of channel 'train'",
+        ),
+        (
+            {"predictor_type": "regressor"},
+            {"validation": BINARY_CSV["train"]},
+            "ClientError: Channel 'train' is required",
+        ),
+    ],
+)
+def test_bad_data_fails_the_job(make_job, hyperparameters, channels, reason):
+    assert failure_of(make_job, hyperparameters, channels).startswith(reason)
+
+
+def test_serving_errors(make_job):
+    context = make_job({"predictor_type": "binary_classifier", "epochs": "2"}, BINARY_CSV)
+    ALGORITHM.train(context)
+    predictor = ALGORITHM.load(context.model_dir)
+    cases = [
+        ((b"0.5,0.2", "text/csv", "text/csv"), 406),
+        ((b"0.5,0.2,0.3", "text/csv", None), 400),
+        ((b"0.5,0.2", "application/octet-stream", None), 415),
+        ((b"{not json", "application/json", None), 400),
+    ]
+    for arguments, status in cases:
+        with pytest.raises(InferenceError) as raised:
+            predictor.invoke(*arguments)
+        assert raised.value.status == status, arguments
+    answer, _ = predictor.invoke(b'{"instances": [{"features": [0.5, 0.2]}]}', "application/json", None)
+    assert set(json.loads(answer)["predictions"][0]) == {"score", "predicted_label"}
