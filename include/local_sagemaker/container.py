@@ -26,6 +26,7 @@ from pathlib import Path
 
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.algorithms.base import (
+    Algorithm,
     InferenceError,
     Predictor,
     TrainingContext,
@@ -38,6 +39,9 @@ PARENT_PID_VARIABLE = "LOCAL_SAGEMAKER_PARENT_PID"
 EXTRA_ALGORITHMS_VARIABLE = "LOCAL_SAGEMAKER_EXTRA_ALGORITHMS"
 IMAGE_VARIABLE = "LOCAL_SAGEMAKER_IMAGE"
 READY_PREFIX = "serving port="
+# Script mode is chosen by these, whatever the image (an XGBoost image runs either way).
+SCRIPT_MODE_HYPERPARAMETER = "sagemaker_program"
+SCRIPT_MODE_VARIABLE = "SAGEMAKER_PROGRAM"
 
 
 def register_extra_algorithms() -> None:
@@ -71,13 +75,27 @@ def _write_failure(context_failure_file: Path, reason: str) -> None:
         context_failure_file.write_text(reason)
 
 
+def training_algorithm(image: str, hyperparameters: dict) -> Algorithm:
+    """The algorithm a training job runs: script mode if it names an entry point, else the image's."""
+    if SCRIPT_MODE_HYPERPARAMETER in hyperparameters:
+        return registry.script_mode_algorithm()
+    return registry.algorithm_for_image(image)
+
+
+def serving_algorithm(image: str, environment: dict | None = None) -> Algorithm:
+    """The algorithm a model container serves with: script mode if its environment names a program."""
+    if (environment if environment is not None else os.environ).get(SCRIPT_MODE_VARIABLE):
+        return registry.script_mode_algorithm()
+    return registry.algorithm_for_image(image)
+
+
 def train(base_dir: Path, image: str, job_name: str) -> int:
     """Run one training job in ``base_dir``; returns the process exit code."""
     context = TrainingContext.from_base_dir(base_dir, job_name=job_name)
     context.model_dir.mkdir(parents=True, exist_ok=True)
     context.output_data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        algorithm = registry.algorithm_for_image(image)
+        algorithm = training_algorithm(image, context.hyperparameters)
         algorithm.train(context)
     except TrainingFailure as failure:
         print(f"Training failed: {failure}", file=sys.stderr, flush=True)
@@ -141,7 +159,7 @@ def _handler_for(predictor: Predictor) -> type[BaseHTTPRequestHandler]:
 def serve(model_dir: Path, image: str, host: str, port: int) -> int:
     """Load the model and answer invocations until killed; returns non-zero if the model cannot load."""
     try:
-        predictor = registry.algorithm_for_image(image).load(model_dir)
+        predictor = serving_algorithm(image).load(model_dir)
     except Exception as error:
         traceback.print_exc()
         print(f"Failed to load model: {error}", file=sys.stderr, flush=True)

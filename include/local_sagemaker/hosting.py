@@ -68,15 +68,67 @@ def payload_too_large(size: int) -> ServiceError:
     )
 
 
+def _extract_archive(data: bytes, destination: Path, source: str, what: str) -> None:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            archive.extractall(destination, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        raise DeploymentFailure(
+            f"Failed to extract {what} archive from URL {source}: {error}. Please ensure "
+            "that the object located at the URL is a valid tar.gz archive."
+        ) from error
+
+
+def stage_model(s3: S3Store, container: dict, model_dir: Path) -> None:
+    """Fill ``model_dir`` as a SageMaker model container sees ``/opt/ml/model``.
+
+    The model's ``model.tar.gz`` is extracted into it; for script mode, the ``sourcedir.tar.gz`` that
+    ``SAGEMAKER_SUBMIT_DIRECTORY`` names (as the SageMaker SDK sets it) goes to ``code/`` beside it,
+    where the inference toolkit looks for the user's module.
+    """
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.mkdir(parents=True)
+    model_data_url = container.get("ModelDataUrl")
+    if model_data_url:
+        bucket, key = split_s3_uri(model_data_url, "ModelDataUrl")
+        data = s3.get(bucket, key)
+        if data is None:
+            raise DeploymentFailure(
+                f"Failed to download model data for container: could not find model data at {model_data_url}."
+            )
+        _extract_archive(data, model_dir, model_data_url, "model data")
+    submit_directory = (container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+    if submit_directory.startswith("s3://"):
+        bucket, key = split_s3_uri(submit_directory, "Environment.SAGEMAKER_SUBMIT_DIRECTORY")
+        data = s3.get(bucket, key)
+        if data is None:
+            raise DeploymentFailure(
+                f"Failed to download the source directory {submit_directory} named by "
+                "SAGEMAKER_SUBMIT_DIRECTORY: the object does not exist."
+            )
+        (model_dir / "code").mkdir(exist_ok=True)
+        _extract_archive(data, model_dir / "code", submit_directory, "source directory")
+
+
 class ModelServer:
     """One production variant's container process and a pool of keep-alive connections to it."""
 
-    def __init__(self, variant: str, image: str, model_dir: Path, logs: LogStore, log_group: str):
+    def __init__(
+        self,
+        variant: str,
+        image: str,
+        model_dir: Path,
+        logs: LogStore,
+        log_group: str,
+        environment: dict[str, str] | None = None,
+    ):
         self.variant = variant
         self.image = image
         self.model_dir = model_dir
         self.logs = logs
         self.log_group = log_group
+        # The model's container ``Environment`` (SAGEMAKER_PROGRAM for script mode, batch settings...).
+        self.environment = {str(key): str(value) for key, value in (environment or {}).items()}
         self.log_stream = f"{variant}/i-{uuid.uuid4().hex[:17]}"
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
@@ -99,7 +151,12 @@ class ModelServer:
                 "--port",
                 "0",
             ],
-            env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid()), "PYTHONUNBUFFERED": "1"},
+            env={
+                **os.environ,
+                **self.environment,
+                PARENT_PID_VARIABLE: str(os.getpid()),
+                "PYTHONUNBUFFERED": "1",
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -276,11 +333,12 @@ class Hosting:
                     raise DeploymentFailure(f'Could not find model "{variant["ModelName"]}".')
                 container = model.get("PrimaryContainer") or model["Containers"][0]
                 model_dir = self.work_root / name / f"{variant['VariantName']}-{deployment_id}" / "model"
-                self._extract_model(container.get("ModelDataUrl"), model_dir)
+                stage_model(self.s3, container, model_dir)
                 record[variant["VariantName"]] = {
                     "Image": container["Image"],
                     "ModelDir": str(model_dir),
                     "Weight": float(variant.get("InitialVariantWeight", 1.0)),
+                    "Environment": container.get("Environment") or {},
                 }
                 servers[variant["VariantName"]] = self._start_server(name, variant["VariantName"], record)
         except BaseException:
@@ -298,29 +356,10 @@ class Hosting:
             Path(record[variant]["ModelDir"]),
             self.logs,
             f"/aws/sagemaker/Endpoints/{name}",
+            record[variant].get("Environment"),
         )
         server.start()
         return server
-
-    def _extract_model(self, model_data_url: str | None, model_dir: Path) -> None:
-        shutil.rmtree(model_dir, ignore_errors=True)
-        model_dir.mkdir(parents=True)
-        if not model_data_url:
-            return
-        bucket, key = split_s3_uri(model_data_url, "ModelDataUrl")
-        data = self.s3.get(bucket, key)
-        if data is None:
-            raise DeploymentFailure(
-                f"Failed to download model data for container: could not find model data at {model_data_url}."
-            )
-        try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-                archive.extractall(model_dir, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise DeploymentFailure(
-                f"Failed to extract model data archive from URL {model_data_url}: {error}. Please ensure "
-                "that the object located at the URL is a valid tar.gz archive."
-            ) from error
 
     def _go_live(self, name: str, servers: dict[str, ModelServer], record: dict) -> bool:
         """Attach started servers to the endpoint; False (servers stopped) if it was deleted meanwhile."""

@@ -22,6 +22,10 @@ _ARN_TYPES = {
     "Model": "model",
     "EndpointConfig": "endpoint-config",
     "Endpoint": "endpoint",
+    "ModelPackageGroup": "model-package-group",
+    "ModelPackage": "model-package",
+    "TransformJob": "transform-job",
+    "HyperParameterTuningJob": "hyper-parameter-tuning-job",
 }
 
 

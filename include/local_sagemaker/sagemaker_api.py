@@ -13,6 +13,11 @@ from __future__ import annotations
 import time
 
 from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.api_support import page as _page
+from include.local_sagemaker.api_support import public as _public
+from include.local_sagemaker.api_support import require as _require
+from include.local_sagemaker.api_support import tags_of as _tags
+from include.local_sagemaker.api_support import time_filters as _time_filters
 from include.local_sagemaker.errors import ServiceError, resource_in_use, validation
 from include.local_sagemaker.hosting import Hosting
 from include.local_sagemaker.names import (
@@ -31,62 +36,6 @@ _INPUT_MODES = {"File", "Pipe", "FastFile"}
 _MAX_HYPERPARAMETERS = 100
 
 
-def _public(document: dict) -> dict:
-    return {key: value for key, value in document.items() if not key.startswith("_")}
-
-
-def _require(request: dict, *fields: str) -> None:
-    for field in fields:
-        if request.get(field) in (None, "", [], {}):
-            raise validation(
-                f"1 validation error detected: Value null at '{field}' failed to satisfy constraint: "
-                "Member must not be null"
-            )
-
-
-def _tags(request: dict) -> list[dict]:
-    tags = request.get("Tags") or []
-    for tag in tags:
-        if not isinstance(tag, dict) or not tag.get("Key"):
-            raise validation(f"Tag {tag!r} must be an object with a non-empty Key")
-    return [{"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in tags]
-
-
-def _page(
-    items: list[dict], request: dict, sort_fields: dict[str, str], default_sort: str
-) -> tuple[list[dict], str | None]:
-    sort_by = request.get("SortBy", default_sort)
-    if sort_by not in sort_fields:
-        raise validation(
-            f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: "
-            f"Member must satisfy enum value set: {sorted(sort_fields)}"
-        )
-    items.sort(
-        key=lambda item: item.get(sort_fields[sort_by]) or 0,
-        reverse=request.get("SortOrder", "Descending") == "Descending",
-    )
-    start = int(request.get("NextToken") or 0)
-    size = int(request.get("MaxResults") or 10)
-    if not 1 <= size <= 100:
-        raise validation(
-            f"Value '{size}' at 'maxResults' failed to satisfy constraint: "
-            "Member must have value between 1 and 100"
-        )
-    next_token = str(start + size) if start + size < len(items) else None
-    return items[start : start + size], next_token
-
-
-def _time_filters(item: dict, request: dict) -> bool:
-    created = item.get("CreationTime", 0)
-    modified = item.get("LastModifiedTime", created)
-    return (
-        created > float(request.get("CreationTimeAfter", float("-inf")))
-        and created < float(request.get("CreationTimeBefore", float("inf")))
-        and modified > float(request.get("LastModifiedTimeAfter", float("-inf")))
-        and modified < float(request.get("LastModifiedTimeBefore", float("inf")))
-    )
-
-
 class SageMakerApi:
     """Dispatches SageMaker operations to handlers named ``_op_<Operation>``."""
 
@@ -98,6 +47,7 @@ class SageMakerApi:
         endpoints: ResourceStore,
         training: TrainingRunner,
         hosting: Hosting,
+        extensions: tuple = (),
     ):
         self.jobs = jobs
         self.models = models
@@ -105,9 +55,19 @@ class SageMakerApi:
         self.endpoints = endpoints
         self.training = training
         self.hosting = hosting
+        # Further services (model registry, transform, tuning) with their own ``_op_<Operation>``
+        # handlers and ``tagged_stores()``; kept in their own modules so each stays one idea.
+        self.extensions = tuple(extensions)
+
+    def _handler(self, operation: str):
+        for owner in (self, *self.extensions):
+            handler = getattr(owner, f"_op_{operation}", None)
+            if handler is not None:
+                return handler
+        return None
 
     def handle(self, operation: str, request: dict) -> dict:
-        handler = getattr(self, f"_op_{operation}", None)
+        handler = self._handler(operation)
         if handler is None:
             raise ServiceError(
                 "UnknownOperationException", f"The local SageMaker engine does not implement {operation}."
@@ -557,6 +517,7 @@ class SageMakerApi:
             (self.models, "ModelName", "ModelArn"),
             (self.endpoint_configs, "EndpointConfigName", "EndpointConfigArn"),
             (self.endpoints, "EndpointName", "EndpointArn"),
+            *(entry for extension in self.extensions for entry in extension.tagged_stores()),
         ):
             for document in store.all():
                 if document[arn_field] == resource_arn:

@@ -21,10 +21,15 @@ from include.local_sagemaker.container import register_extra_algorithms
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.hosting import MAX_PAYLOAD_BYTES, Hosting, payload_too_large
 from include.local_sagemaker.logs import LogStore
+from include.local_sagemaker.model_registry import ModelRegistry
 from include.local_sagemaker.s3_store import S3Store
 from include.local_sagemaker.sagemaker_api import SageMakerApi
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.training import TrainingRunner
+from include.local_sagemaker.transform import TransformRunner
+from include.local_sagemaker.transform_jobs import TransformJobs
+from include.local_sagemaker.tuning import TuningRunner
+from include.local_sagemaker.tuning_jobs import TuningJobs
 
 _INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations/?$")
 _STATUS_TEXT = {
@@ -216,10 +221,37 @@ class LocalSageMaker:
         self.hosting = Hosting(
             self.endpoints, self.endpoint_configs, self.models, self.s3, self.logs, root / "hosting"
         )
+        self.model_registry = ModelRegistry(
+            ResourceStore(root / "model-package-groups"), ResourceStore(root / "model-packages")
+        )
+        self.transform_jobs = ResourceStore(root / "transform-jobs")
+        self.transform = TransformRunner(
+            self.transform_jobs, self.models, self.s3, self.logs, root / "transform"
+        )
+        self.tuning_jobs = ResourceStore(root / "tuning-jobs")
+        # Children are created through the control plane itself, so they are validated like any job.
+        self.tuning = TuningRunner(
+            self.tuning_jobs,
+            self.jobs,
+            lambda request: self.sagemaker.handle("CreateTrainingJob", request),
+            lambda name: self.sagemaker.handle("StopTrainingJob", {"TrainingJobName": name}),
+        )
         self.sagemaker = SageMakerApi(
-            self.jobs, self.models, self.endpoint_configs, self.endpoints, self.training, self.hosting
+            self.jobs,
+            self.models,
+            self.endpoint_configs,
+            self.endpoints,
+            self.training,
+            self.hosting,
+            extensions=(
+                self.model_registry,
+                TransformJobs(self.transform_jobs, self.models, self.transform),
+                TuningJobs(self.tuning_jobs, self.jobs, self.tuning),
+            ),
         )
         self.training.recover()
+        self.transform.recover()
+        self.tuning.recover()
         self._server = make_server(
             self.host,
             self.port,
@@ -246,7 +278,9 @@ class LocalSageMaker:
             return
         self._server.shutdown()
         self._server.server_close()
+        self.tuning.shutdown()
         self.training.shutdown()
+        self.transform.shutdown()
         self.hosting.shutdown()
         self._server = None
 

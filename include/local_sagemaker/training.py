@@ -27,7 +27,7 @@ from pathlib import Path
 
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.channels import ChannelError, download_channel
-from include.local_sagemaker.container import IMAGE_VARIABLE, PARENT_PID_VARIABLE
+from include.local_sagemaker.container import IMAGE_VARIABLE, PARENT_PID_VARIABLE, training_algorithm
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
 from include.local_sagemaker.s3_store import S3Store
@@ -269,7 +269,9 @@ class TrainingRunner:
     def _execute(self, name: str, running: _RunningJob) -> None:
         job = self._transition(name, "Starting", "Preparing the instances for training")
         try:
-            algorithm = registry.algorithm_for_image(job["AlgorithmSpecification"]["TrainingImage"])
+            algorithm = training_algorithm(
+                job["AlgorithmSpecification"]["TrainingImage"], job.get("HyperParameters") or {}
+            )
         except (registry.UnknownImage, ImportError) as error:
             raise _JobFailed(f"ClientError: {error}") from error
         if self._stopped(name, running):
@@ -368,6 +370,31 @@ class TrainingRunner:
                 )
             except ChannelError as error:
                 raise _JobFailed(str(error)) from error
+        self._stage_source_directory(job, base_dir / "code")
+
+    def _stage_source_directory(self, job: dict, code_dir: Path) -> None:
+        """Script mode: extract ``sagemaker_submit_directory`` (``sourcedir.tar.gz`` on S3) to ``code/``."""
+        raw = (job.get("HyperParameters") or {}).get("sagemaker_submit_directory")
+        if raw is None:
+            return
+        uri = _decoded(raw)
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            raise _JobFailed(
+                "ClientError: sagemaker_submit_directory must be the s3:// URI of a tar.gz archive, "
+                f"got {raw!r}"
+            )
+        bucket, key = split_s3_uri(uri, "sagemaker_submit_directory")
+        data = self.s3.get(bucket, key)
+        if data is None:
+            raise _JobFailed(f"ClientError: sagemaker_submit_directory {uri} does not exist")
+        code_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+                archive.extractall(code_dir, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise _JobFailed(
+                f"ClientError: sagemaker_submit_directory {uri} is not a readable tar.gz archive: {error}"
+            ) from error
 
     def _train(self, job: dict, base_dir: Path, stream: str, definitions: list[dict], running: _RunningJob):
         """Run the container; returns ``(outcome, return code, {metric: (value, timestamp)})``."""

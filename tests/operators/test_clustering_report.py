@@ -8,6 +8,7 @@ import json
 import boto3
 import numpy as np
 import pytest
+
 from operators.clustering_report import ClusteringReportOperator
 
 

@@ -15,6 +15,20 @@ _MODULES = {
     "sagemaker-xgboost": "include.local_sagemaker.algorithms.xgboost",
     "xgboost": "include.local_sagemaker.algorithms.xgboost",
 }
+# SageMaker's framework images run the user's own script (script mode). An image of a built-in
+# algorithm given a ``sagemaker_program`` (XGBoost's can be) is script mode too; the engine decides that
+# where it dispatches a job, from the hyperparameters or the model's environment.
+SCRIPT_MODE_MODULE = "include.local_sagemaker.algorithms.script_mode"
+FRAMEWORK_REPOSITORIES = (
+    "sagemaker-scikit-learn",
+    "pytorch-training",
+    "pytorch-inference",
+    "mxnet-training",
+    "mxnet-inference",
+    "tensorflow-training",
+    "tensorflow-inference",
+)
+_MODULES.update(dict.fromkeys(FRAMEWORK_REPOSITORIES, SCRIPT_MODE_MODULE))
 
 _IMAGE_URI = re.compile(r"^(?:(?P<registry>[^/]+)/)?(?P<repository>[^:@]+)(?:[:@](?P<tag>.+))?$")
 
@@ -41,3 +55,8 @@ def algorithm_for_image(image_uri: str) -> Algorithm:
             f"known repositories: {known}"
         )
     return importlib.import_module(module_name).ALGORITHM
+
+
+def script_mode_algorithm() -> Algorithm:
+    """The algorithm that runs a user's entry point (``sagemaker_program``) whatever the image."""
+    return importlib.import_module(SCRIPT_MODE_MODULE).ALGORITHM

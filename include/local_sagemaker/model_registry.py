@@ -1,0 +1,345 @@
+"""The SageMaker Model Registry: model package groups and the model packages in them.
+
+A *versioned* package lives in a group and is numbered 1, 2, ... per group in creation order; a number
+is never reused, even after its package is deleted, as on SageMaker. Its ARN is
+``arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>`` and its approval status
+(``PendingManualApproval`` by default, ``Approved``, ``Rejected``) can be changed with
+``UpdateModelPackage``. An *unversioned* package has a ``ModelPackageName`` of its own and no approval
+status. Nothing is validated or scanned, so a package is ``Completed`` as soon as it is created.
+
+The Airflow provider's ``SageMakerRegisterModelVersionOperator`` creates the group first and relies on
+the error message of a second creation starting with ``Model Package Group already exists``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from include.local_sagemaker.api_support import page, public, require, tags_of, time_filters
+from include.local_sagemaker.errors import ServiceError, validation
+from include.local_sagemaker.names import arn, check_entity_name, split_s3_uri
+from include.local_sagemaker.state import ResourceStore
+
+APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+_PACKAGE_TYPES = ("Versioned", "Unversioned", "Both")
+# ``<name>``, ``<name>/<version>`` or either behind an ARN prefix (the service model's VersionedArnOrName).
+_ARN_OR_NAME = re.compile(
+    r"(?:arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:(?P<kind>[a-z\-]*)/)?"
+    r"(?P<name>[a-zA-Z0-9](?:[a-zA-Z0-9-]){0,62})(?<!-)(?:/(?P<version>[0-9]{1,9}))?"
+)
+_CREATED_BY = {"UserProfileArn": "", "UserProfileName": "", "DomainId": ""}
+_COPIED_PACKAGE_FIELDS = (
+    "InferenceSpecification",
+    "ValidationSpecification",
+    "SourceAlgorithmSpecification",
+    "MetadataProperties",
+    "ModelMetrics",
+    "Domain",
+    "Task",
+    "SamplePayloadUrl",
+    "CustomerMetadataProperties",
+    "DriftCheckBaselines",
+    "AdditionalInferenceSpecifications",
+    "SkipModelValidation",
+    "SourceUri",
+    "SecurityConfig",
+    "ModelCard",
+    "ModelLifeCycle",
+)
+_PACKAGE_SUMMARY_FIELDS = (
+    "ModelPackageName",
+    "ModelPackageGroupName",
+    "ModelPackageVersion",
+    "ModelPackageArn",
+    "ModelPackageDescription",
+    "CreationTime",
+    "ModelPackageStatus",
+    "ModelApprovalStatus",
+    "ModelLifeCycle",
+    "ModelPackageRegistrationType",
+)
+
+
+def _conflict(message: str) -> ServiceError:
+    return ServiceError("ConflictException", message)
+
+
+def _parse_reference(field: str, value) -> tuple[str, int | None]:
+    """``name``, ``name/3`` or an ARN of either -> ``(name, version or None)``."""
+    match = _ARN_OR_NAME.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise validation(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {_ARN_OR_NAME.pattern}"
+        )
+    version = match.group("version")
+    return match.group("name"), int(version) if version else None
+
+
+def _check_approval(status) -> str:
+    if status not in APPROVAL_STATUSES:
+        raise validation(
+            f"1 validation error detected: Value '{status}' at 'modelApprovalStatus' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: {list(APPROVAL_STATUSES)}"
+        )
+    return status
+
+
+def _check_inference_specification(specification: dict | None) -> None:
+    if specification is None:
+        return
+    containers = specification.get("Containers")
+    if not containers:
+        raise validation("InferenceSpecification.Containers must list at least one container")
+    for index, container in enumerate(containers):
+        if not container.get("Image"):
+            raise validation(f"InferenceSpecification.Containers[{index}].Image must not be empty")
+        if container.get("ModelDataUrl"):
+            split_s3_uri(container["ModelDataUrl"], f"inferenceSpecification.containers.{index}.modelDataUrl")
+
+
+class ModelRegistry:
+    """``*ModelPackageGroup*`` and ``*ModelPackage*`` operations over two resource stores.
+
+    Versioned packages are stored under ``<group>/<version>``, unversioned ones under their name;
+    a group document keeps the next version number in ``_NextVersion``.
+    """
+
+    def __init__(self, groups: ResourceStore, packages: ResourceStore):
+        self.groups = groups
+        self.packages = packages
+
+    def tagged_stores(self) -> list[tuple[ResourceStore, str, str]]:
+        """``(store, field holding the store key, ARN field)`` for ``AddTags``/``ListTags``."""
+        return [
+            (self.groups, "ModelPackageGroupName", "ModelPackageGroupArn"),
+            (self.packages, "_Key", "ModelPackageArn"),
+        ]
+
+    # -- groups ---------------------------------------------------------------------------------
+    def _op_CreateModelPackageGroup(self, request: dict) -> dict:
+        name = check_entity_name("modelPackageGroupName", request.get("ModelPackageGroupName"))
+        description = request.get("ModelPackageGroupDescription") or ""
+        if len(description) > 1024:
+            raise validation("ModelPackageGroupDescription must be at most 1024 characters long")
+        group_arn = arn("ModelPackageGroup", name)
+        with self.groups.lock:
+            if name in self.groups:
+                raise validation(f"Model Package Group already exists: {group_arn}")
+            document = {
+                "ModelPackageGroupName": name,
+                "ModelPackageGroupArn": group_arn,
+                "ModelPackageGroupStatus": "Completed",
+                "CreationTime": time.time(),
+                "CreatedBy": dict(_CREATED_BY),
+                "_NextVersion": 1,
+                "_Tags": tags_of(request),
+            }
+            if description:
+                document["ModelPackageGroupDescription"] = description
+            self.groups.put(name, document)
+        return {"ModelPackageGroupArn": group_arn}
+
+    def _group(self, reference) -> dict:
+        name, _ = _parse_reference("modelPackageGroupName", reference)
+        group = self.groups.get(name)
+        if group is None:
+            raise validation(f"ModelPackageGroup {arn('ModelPackageGroup', name)} does not exist.")
+        return group
+
+    def _op_DescribeModelPackageGroup(self, request: dict) -> dict:
+        return public(self._group(request.get("ModelPackageGroupName")))
+
+    def _op_DeleteModelPackageGroup(self, request: dict) -> dict:
+        with self.groups.lock, self.packages.lock:
+            group = self._group(request.get("ModelPackageGroupName"))
+            name = group["ModelPackageGroupName"]
+            versions = [p for p in self.packages.all() if p.get("ModelPackageGroupName") == name]
+            if versions:
+                raise _conflict(
+                    f"Model Package Group {group['ModelPackageGroupArn']} still holds {len(versions)} model "
+                    "package(s); delete them with DeleteModelPackage first."
+                )
+            self.groups.delete(name)
+        return {}
+
+    def _op_ListModelPackageGroups(self, request: dict) -> dict:
+        contains = request.get("NameContains", "")
+        items = [
+            group
+            for group in self.groups.all()
+            if contains in group["ModelPackageGroupName"] and time_filters(group, request)
+        ]
+        found, token = page(
+            items, request, {"Name": "ModelPackageGroupName", "CreationTime": "CreationTime"}, "CreationTime"
+        )
+        fields = (
+            "ModelPackageGroupName",
+            "ModelPackageGroupArn",
+            "ModelPackageGroupDescription",
+            "CreationTime",
+            "ModelPackageGroupStatus",
+        )
+        summaries = [{key: group[key] for key in fields if key in group} for group in found]
+        return {"ModelPackageGroupSummaryList": summaries, **({"NextToken": token} if token else {})}
+
+    # -- packages -------------------------------------------------------------------------------
+    def _op_CreateModelPackage(self, request: dict) -> dict:
+        group_reference = request.get("ModelPackageGroupName")
+        package_name = request.get("ModelPackageName")
+        if bool(group_reference) == bool(package_name):
+            raise validation(
+                "Specify exactly one of ModelPackageGroupName (a versioned package) and ModelPackageName "
+                f"(an unversioned package); got ModelPackageGroupName={group_reference!r}, "
+                f"ModelPackageName={package_name!r}"
+            )
+        _check_inference_specification(request.get("InferenceSpecification"))
+        if not group_reference and not request.get("InferenceSpecification"):
+            require(request, "InferenceSpecification")
+        description = request.get("ModelPackageDescription") or ""
+        if len(description) > 1024:
+            raise validation("ModelPackageDescription must be at most 1024 characters long")
+        token = request.get("ClientToken")
+        now = time.time()
+        document = {
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "CertifyForMarketplace": bool(request.get("CertifyForMarketplace", False)),
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "CreatedBy": dict(_CREATED_BY),
+            "_ClientToken": token,
+            "_Tags": tags_of(request),
+        }
+        if description:
+            document["ModelPackageDescription"] = description
+        document.update({field: request[field] for field in _COPIED_PACKAGE_FIELDS if field in request})
+        with self.groups.lock, self.packages.lock:
+            if token:
+                # botocore fills ClientToken in for every call, so a retried request finds its package.
+                for existing in self.packages.all():
+                    if existing.get("_ClientToken") == token:
+                        return {"ModelPackageArn": existing["ModelPackageArn"]}
+            if group_reference:
+                group = self._group(group_reference)
+                group_name = group["ModelPackageGroupName"]
+                version = group["_NextVersion"]
+                key = f"{group_name}/{version}"
+                document.update(
+                    ModelPackageName=group_name,
+                    ModelPackageGroupName=group_name,
+                    ModelPackageVersion=version,
+                    ModelPackageArn=arn("ModelPackage", key),
+                    ModelApprovalStatus=_check_approval(
+                        request.get("ModelApprovalStatus") or "PendingManualApproval"
+                    ),
+                    ModelPackageRegistrationType=request.get("ModelPackageRegistrationType", "Logged"),
+                    _Key=key,
+                )
+                # The counter is persisted first: a crash between the writes skips a number, never
+                # hands one out twice.
+                self.groups.update(group_name, _NextVersion=version + 1)
+            else:
+                key = check_entity_name("modelPackageName", package_name)
+                if "ModelApprovalStatus" in request:
+                    raise validation(
+                        "ModelApprovalStatus applies to versioned model packages only; "
+                        f"{package_name!r} is unversioned (no ModelPackageGroupName)"
+                    )
+                if key in self.packages:
+                    raise _conflict(f"Model Package {arn('ModelPackage', key)} already exists.")
+                document.update(ModelPackageName=key, ModelPackageArn=arn("ModelPackage", key), _Key=key)
+            self.packages.put(key, document)
+        return {"ModelPackageArn": document["ModelPackageArn"]}
+
+    def _package(self, reference, field: str = "modelPackageName") -> dict:
+        name, version = _parse_reference(field, reference)
+        key = f"{name}/{version}" if version is not None else name
+        package = self.packages.get(key)
+        if package is None:
+            # ARNs carry names lower-cased, so an ARN may name a package whose key has capitals.
+            lowered = key.lower()
+            package = next((p for p in self.packages.all() if p["_Key"].lower() == lowered), None)
+        if package is None:
+            raise validation(f"ModelPackage {arn('ModelPackage', key)} does not exist.")
+        return package
+
+    def _op_DescribeModelPackage(self, request: dict) -> dict:
+        return public(self._package(request.get("ModelPackageName")))
+
+    def _op_UpdateModelPackage(self, request: dict) -> dict:
+        require(request, "ModelPackageArn")
+        with self.packages.lock:
+            package = self._package(request["ModelPackageArn"], "modelPackageArn")
+            changes: dict = {"LastModifiedTime": time.time(), "LastModifiedBy": dict(_CREATED_BY)}
+            if "ModelApprovalStatus" in request:
+                if "ModelPackageVersion" not in package:
+                    raise validation(
+                        f"Model package {package['ModelPackageArn']} is unversioned; only versioned "
+                        "model packages have an approval status"
+                    )
+                changes["ModelApprovalStatus"] = _check_approval(request["ModelApprovalStatus"])
+            if "ApprovalDescription" in request:
+                changes["ApprovalDescription"] = request["ApprovalDescription"]
+            if "InferenceSpecification" in request:
+                _check_inference_specification(request["InferenceSpecification"])
+                changes["InferenceSpecification"] = request["InferenceSpecification"]
+            for field in ("SourceUri", "ModelCard", "ModelLifeCycle", "ModelPackageRegistrationType"):
+                if field in request:
+                    changes[field] = request[field]
+            metadata = dict(package.get("CustomerMetadataProperties") or {})
+            metadata.update(request.get("CustomerMetadataProperties") or {})
+            for doomed in request.get("CustomerMetadataPropertiesToRemove") or []:
+                metadata.pop(doomed, None)
+            if metadata or "CustomerMetadataProperties" in package:
+                changes["CustomerMetadataProperties"] = metadata
+            if request.get("AdditionalInferenceSpecificationsToAdd"):
+                changes["AdditionalInferenceSpecifications"] = [
+                    *(package.get("AdditionalInferenceSpecifications") or []),
+                    *request["AdditionalInferenceSpecificationsToAdd"],
+                ]
+            self.packages.update(package["_Key"], **changes)
+        return {"ModelPackageArn": package["ModelPackageArn"]}
+
+    def _op_DeleteModelPackage(self, request: dict) -> dict:
+        with self.packages.lock:
+            package = self._package(request.get("ModelPackageName"))
+            self.packages.delete(package["_Key"])
+        return {}
+
+    def _op_ListModelPackages(self, request: dict) -> dict:
+        package_type = request.get("ModelPackageType")
+        if package_type is not None and package_type not in _PACKAGE_TYPES:
+            raise validation(
+                f"1 validation error detected: Value '{package_type}' at 'modelPackageType' failed to "
+                f"satisfy constraint: Member must satisfy enum value set: {list(_PACKAGE_TYPES)}"
+            )
+        group_name = None
+        if request.get("ModelPackageGroupName"):
+            group_name, _ = _parse_reference("modelPackageGroupName", request["ModelPackageGroupName"])
+        # As on SageMaker: a group's listing is its versions; otherwise unversioned packages by default.
+        package_type = package_type or ("Versioned" if group_name else "Unversioned")
+        approval = request.get("ModelApprovalStatus")
+        if approval is not None:
+            _check_approval(approval)
+        contains = request.get("NameContains", "")
+
+        def wanted(package: dict) -> bool:
+            versioned = "ModelPackageVersion" in package
+            return (
+                (package_type == "Both" or versioned == (package_type == "Versioned"))
+                and (group_name is None or package.get("ModelPackageGroupName") == group_name)
+                and (approval is None or package.get("ModelApprovalStatus") == approval)
+                and contains in package["ModelPackageName"]
+                and time_filters(package, request)
+            )
+
+        items = [package for package in self.packages.all() if wanted(package)]
+        # Versions of one group share a name and a creation second; the version breaks the tie.
+        items.sort(key=lambda p: p.get("ModelPackageVersion", 0))
+        found, token = page(
+            items, request, {"Name": "ModelPackageName", "CreationTime": "CreationTime"}, "CreationTime"
+        )
+        summaries = [{key: p[key] for key in _PACKAGE_SUMMARY_FIELDS if key in p} for p in found]
+        return {"ModelPackageSummaryList": summaries, **({"NextToken": token} if token else {})}
