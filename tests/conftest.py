@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from include.devstack.settings import local_connection
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,26 +42,10 @@ def s3_endpoint() -> Iterator[str]:
         server.stop()
 
 
-def aws_connection_json(endpoint_url: str) -> str:
-    """The ``aws_default`` connection pointing every AWS service at ``endpoint_url``."""
-    return json.dumps(
-        {
-            "conn_type": "aws",
-            "login": "testing",
-            "password": "testing",
-            "extra": {
-                "region_name": "us-east-1",
-                "endpoint_url": endpoint_url,
-                "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 2}},
-            },
-        }
-    )
-
-
 @pytest.fixture
 def aws_connection(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """``aws_default`` pointed at the test S3 server; returns its endpoint URL."""
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection_json(s3_endpoint))
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", local_connection(s3_endpoint))
     return s3_endpoint
 
 

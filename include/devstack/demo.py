@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 
-from include.devstack.processes import PidFile, ProcessSpec, start, stop, wait_until
+from include.devstack.processes import PidFile, ProcessSpec, free_port, responds, start, stop, wait_until
 from include.devstack.settings import REPO, local_connection
 from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
@@ -34,20 +32,6 @@ if bag.import_errors:
 run = bag.dags[sys.argv[2]].test()
 print("DEMO_RESULT " + json.dumps({"run_id": run.run_id, "state": str(run.state)}))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _responds(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def _environment(home: Path, engine_url: str) -> dict[str, str]:
@@ -75,7 +59,7 @@ def _clients(engine_url: str):
 def run_demo(root: Path = REPO / ".local" / "demo") -> int:
     home = root / "airflow"
     home.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     engine_url = f"http://127.0.0.1:{port}"
     env = _environment(home, engine_url)
     engine = ProcessSpec(
@@ -96,7 +80,7 @@ def run_demo(root: Path = REPO / ".local" / "demo") -> int:
     started = time.monotonic()
     process = start(engine, env, root / "run", root / "logs", REPO)
     try:
-        wait_until(lambda: _responds(engine_url), "local SageMaker engine", 60, process)
+        wait_until(lambda: responds(engine_url), "local SageMaker engine", 60, process)
         print(
             f"Local SageMaker engine on {engine_url} (log: {root / 'logs' / 'demo-engine.log'})", flush=True
         )

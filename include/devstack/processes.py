@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +87,24 @@ def stop(pid_file: PidFile, timeout: float = 30.0) -> bool:
 def _signal(process: psutil.Process, sig: int) -> None:
     with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
         process.send_signal(sig)
+
+
+def responds(url: str) -> bool:
+    """True when ``url`` answers HTTP with anything but a server error."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until(check, what: str, timeout: float, process: psutil.Process | None = None) -> None:

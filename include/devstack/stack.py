@@ -5,11 +5,10 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
-from include.devstack.processes import PidFile, ProcessSpec, start, stop, wait_until
+from include.devstack.processes import PidFile, ProcessSpec, responds, start, stop, wait_until
 from include.devstack.settings import LOGIN, StackSettings, airflow_environment
+from include.local_sagemaker.command import serve_command
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SERVES_LOGS = ("scheduler", "triggerer")
@@ -23,23 +22,7 @@ def _engine_available() -> bool:
 def process_specs(settings: StackSettings) -> list[ProcessSpec]:
     specs = []
     if settings.mode == "local" and _engine_available():
-        specs.append(
-            ProcessSpec(
-                ENGINE,
-                [
-                    sys.executable,
-                    "-m",
-                    "include.local_sagemaker",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(settings.engine_port),
-                    "--state-dir",
-                    str(settings.engine_state_dir),
-                ],
-            )
-        )
+        specs.append(ProcessSpec(ENGINE, serve_command(settings.engine_state_dir, settings.engine_port)))
     for name in AIRFLOW_COMPONENTS:
         argv = [sys.executable, "-m", "airflow", name]
         if name in SERVES_LOGS:
@@ -47,16 +30,6 @@ def process_specs(settings: StackSettings) -> list[ProcessSpec]:
             argv.append("--skip-serve-logs")
         specs.append(ProcessSpec(name, argv))
     return specs
-
-
-def _responds(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status < 500
-    except urllib.error.HTTPError as error:
-        return error.code < 500
-    except OSError:
-        return False
 
 
 def up(settings: StackSettings) -> None:
@@ -74,10 +47,10 @@ def up(settings: StackSettings) -> None:
         process = start(spec, env, settings.run_dir, settings.log_dir, settings.repo)
         print(f"Started {spec.name} (pid {process.pid})", flush=True)
         if spec.name == ENGINE:
-            wait_until(lambda: _responds(settings.engine_url), spec.name, 60, process)
+            wait_until(lambda: responds(settings.engine_url), spec.name, 60, process)
         if spec.name == "api-server":
             health = f"{settings.api_url}/api/v2/monitor/health"
-            wait_until(lambda h=health: _responds(h), spec.name, 180, process)
+            wait_until(lambda h=health: responds(h), spec.name, 180, process)
     user, password = LOGIN
     print(
         f"\nAirflow UI: {settings.api_url}  (login {user} / {password})\n"

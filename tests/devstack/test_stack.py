@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -11,19 +10,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from include.devstack.processes import PidFile
+from include.devstack.processes import PidFile, free_port
 from include.devstack.settings import LOGIN, StackSettings
 from include.devstack.stack import ENGINE, down, process_specs, up
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _api(settings: StackSettings, path: str, token: str) -> dict:
@@ -52,7 +45,7 @@ def _project_dag_ids() -> set[str]:
 
 
 def test_up_serves_the_dags_and_down_leaves_nothing_running(tmp_path: Path) -> None:
-    settings = StackSettings(root=tmp_path, api_port=_free_port(), engine_port=_free_port())
+    settings = StackSettings(root=tmp_path, api_port=free_port(), engine_port=free_port())
     started: list[psutil.Process] = []
     try:
         up(settings)

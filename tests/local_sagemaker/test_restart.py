@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -23,6 +22,8 @@ from engine_support import (
     wait_for_job,
 )
 
+from include.local_sagemaker.command import serve_command
+
 pytestmark = pytest.mark.slow
 REPO = HERE.parent.parent
 
@@ -30,18 +31,7 @@ REPO = HERE.parent.parent
 def _start_engine(state_dir: Path) -> tuple[subprocess.Popen, str]:
     register_tiny_algorithm()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "include.local_sagemaker",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--state-dir",
-            str(state_dir),
-        ],
+        serve_command(state_dir, port=0),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -125,17 +125,24 @@ def _decode_csv_strictly(body: bytes, width: int) -> np.ndarray:
     try:
         return np.array(rows, dtype=np.float32)
     except ValueError:
-        for number, row in enumerate(rows, start=1):
-            for column, cell in enumerate(row, start=1):
-                try:
-                    float(cell)
-                except ValueError:
-                    raise InferenceError(
-                        400,
-                        f"Unable to evaluate payload provided: CSV record {number} column {column} "
-                        f"is {cell[:40]!r}, not a number",
-                    ) from None
-        raise
+        number, column, cell = first_non_number(rows)
+        raise InferenceError(
+            400,
+            f"Unable to evaluate payload provided: CSV record {number} column {column} "
+            f"is {cell[:40]!r}, not a number",
+        ) from None
+
+
+def first_non_number(rows: list[list[str]]) -> tuple[int, int, str]:
+    """The first cell (1-based record, 1-based column, text) that ``float`` cannot read, after numpy
+    refused the rows; the message of a rejected CSV body names it."""
+    for number, row in enumerate(rows, start=1):
+        for column, cell in enumerate(row, start=1):
+            try:
+                float(cell)
+            except ValueError:
+                return number, column, cell
+    raise ValueError("Every cell is a number; the rows were rejected for another reason")
 
 
 def _decode_json(body: bytes, feature_dim: int) -> np.ndarray:

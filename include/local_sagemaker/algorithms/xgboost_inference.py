@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from include.local_sagemaker.algorithms import content_types
 from include.local_sagemaker.algorithms.base import InferenceError
+from include.local_sagemaker.algorithms.payloads import first_non_number
 from include.local_sagemaker.algorithms.xgboost_data import CONTENT_TYPES, CSV, LIBSVM, RECORDIO_PROTOBUF
 
 MAX_PAYLOAD_BYTES = 6_291_456  # the container's MAX_CONTENT_LENGTH default
@@ -142,15 +143,8 @@ def _decode_csv(body: bytes) -> np.ndarray:
     try:
         return np.array(rows, dtype=np.float64)
     except ValueError:
-        for number, row in enumerate(rows, start=1):
-            for column, cell in enumerate(row, start=1):
-                try:
-                    float(cell)
-                except ValueError:
-                    raise _csv_failure(
-                        f"line {number} column {column} is {cell[:40]!r}, not a number"
-                    ) from None
-        raise
+        number, column, cell = first_non_number(rows)
+        raise _csv_failure(f"line {number} column {column} is {cell[:40]!r}, not a number") from None
 
 
 def _csv_delimiter(first_line: str) -> str:
