@@ -22,12 +22,12 @@ import sys
 import tarfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.channels import ChannelError, download_channel
 from include.local_sagemaker.container import IMAGE_VARIABLE, PARENT_PID_VARIABLE, training_algorithm
+from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
 from include.local_sagemaker.s3_store import S3Store
@@ -42,13 +42,6 @@ HOST = "algo-1"
 
 class _JobFailed(Exception):
     """Ends a job as Failed; the message becomes ``FailureReason``."""
-
-
-@dataclass
-class _RunningJob:
-    thread: threading.Thread
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-    process: subprocess.Popen | None = None
 
 
 def _env_value(value) -> str:
@@ -155,9 +148,7 @@ class TrainingRunner:
         self.s3 = s3
         self.logs = logs
         self.work_root = work_root
-        self._running: dict[str, _RunningJob] = {}
-        self._lock = threading.Lock()
-        self._shutting_down = False
+        self._threads = JobThreads("training")
 
     # -- lifecycle ----------------------------------------------------------------------------
     def recover(self) -> None:
@@ -176,32 +167,15 @@ class TrainingRunner:
                 )
 
     def start(self, name: str) -> None:
-        thread = threading.Thread(target=self._run, args=(name,), name=f"training-{name}", daemon=True)
-        with self._lock:
-            self._running[name] = _RunningJob(thread)
-        thread.start()
+        self._threads.start(name, self._run)
 
     def request_stop(self, name: str) -> None:
         """``StopTrainingJob``: the job thread terminates the container and ends the job as Stopped."""
-        with self._lock:
-            running = self._running.get(name)
-        if running:
-            running.stop_requested.set()
+        self._threads.request_stop(name)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop every running job (the engine is stopping) and wait for their threads."""
-        with self._lock:
-            self._shutting_down = True
-            running = list(self._running.items())
-        for _, job in running:
-            job.stop_requested.set()
-        deadline = time.monotonic() + timeout
-        for _, job in running:
-            job.thread.join(max(0.0, deadline - time.monotonic()))
-
-    def is_running(self, name: str) -> bool:
-        with self._lock:
-            return name in self._running
+        self._threads.shutdown(timeout)
 
     # -- status bookkeeping -------------------------------------------------------------------
     def _transition(self, name: str, secondary: str, message: str, **fields) -> dict:
@@ -237,8 +211,7 @@ class TrainingRunner:
         self.jobs.update(name, SecondaryStatusTransitions=transitions)
 
     # -- one job ------------------------------------------------------------------------------
-    def _run(self, name: str) -> None:
-        running = self._running[name]
+    def _run(self, name: str, running: RunningJob) -> None:
         try:
             self._execute(name, running)
         except _JobFailed as failure:
@@ -256,17 +229,15 @@ class TrainingRunner:
             )
         finally:
             shutil.rmtree(self.work_root / name / "opt" / "ml" / "input" / "data", ignore_errors=True)
-            with self._lock:
-                self._running.pop(name, None)
 
-    def _stopped(self, name: str, running: _RunningJob) -> bool:
+    def _stopped(self, name: str, running: RunningJob) -> bool:
         if running.stop_requested.is_set():
             self._raise_if_engine_stopping()
             self._finish(name, "Stopped", "Stopped", "Training job stopped")
             return True
         return False
 
-    def _execute(self, name: str, running: _RunningJob) -> None:
+    def _execute(self, name: str, running: RunningJob) -> None:
         job = self._transition(name, "Starting", "Preparing the instances for training")
         try:
             algorithm = training_algorithm(
@@ -346,7 +317,7 @@ class TrainingRunner:
 
     def _raise_if_engine_stopping(self) -> None:
         # A job the engine itself interrupts did not stop at the user's request: it failed.
-        if self._shutting_down:
+        if self._threads.shutting_down:
             raise _JobFailed(
                 "InternalServerError: The local SageMaker engine was stopped while this job was in progress. "
                 "Start it again under a new name."
@@ -396,7 +367,7 @@ class TrainingRunner:
                 f"ClientError: sagemaker_submit_directory {uri} is not a readable tar.gz archive: {error}"
             ) from error
 
-    def _train(self, job: dict, base_dir: Path, stream: str, definitions: list[dict], running: _RunningJob):
+    def _train(self, job: dict, base_dir: Path, stream: str, definitions: list[dict], running: RunningJob):
         """Run the container; returns ``(outcome, return code, {metric: (value, timestamp)})``."""
         environment = {
             **os.environ,

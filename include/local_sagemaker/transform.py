@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.local_sagemaker.channels import ChannelError, channel_objects
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.hosting import DeploymentFailure, ModelServer, stage_model
+from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import split_s3_uri
 from include.local_sagemaker.s3_store import S3Store
@@ -87,12 +86,6 @@ def assemble(responses: list[bytes], assemble_with: str) -> bytes:
     return b"".join(r if r.endswith(b"\n") else r + b"\n" for r in responses)
 
 
-@dataclass
-class _RunningTransform:
-    thread: threading.Thread
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-
-
 class TransformRunner:
     """Runs the transform jobs whose documents live in ``jobs``, one thread and model server each."""
 
@@ -104,9 +97,7 @@ class TransformRunner:
         self.s3 = s3
         self.logs = logs
         self.work_root = work_root
-        self._running: dict[str, _RunningTransform] = {}
-        self._lock = threading.Lock()
-        self._shutting_down = False
+        self._threads = JobThreads("transform")
 
     def recover(self) -> None:
         """After a restart, jobs that were running are lost: end them Failed (they wrote nothing partial)."""
@@ -120,26 +111,13 @@ class TransformRunner:
                 )
 
     def start(self, name: str) -> None:
-        thread = threading.Thread(target=self._run, args=(name,), name=f"transform-{name}", daemon=True)
-        with self._lock:
-            self._running[name] = _RunningTransform(thread)
-        thread.start()
+        self._threads.start(name, self._run)
 
     def request_stop(self, name: str) -> None:
-        with self._lock:
-            running = self._running.get(name)
-        if running:
-            running.stop_requested.set()
+        self._threads.request_stop(name)
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        with self._lock:
-            self._shutting_down = True
-            running = list(self._running.values())
-        for job in running:
-            job.stop_requested.set()
-        deadline = time.monotonic() + timeout
-        for job in running:
-            job.thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.shutdown(timeout)
 
     def _finish(self, name: str, status: str, **fields) -> None:
         now = time.time()
@@ -156,8 +134,7 @@ class TransformRunner:
                 **fields,
             )
 
-    def _run(self, name: str) -> None:
-        running = self._running[name]
+    def _run(self, name: str, running: RunningJob) -> None:
         try:
             self._execute(name, running)
         except TransformFailure as failure:
@@ -167,13 +144,11 @@ class TransformRunner:
             self._finish(name, "Failed", FailureReason=reason[:FAILURE_REASON_LIMIT])
         finally:
             shutil.rmtree(self.work_root / name, ignore_errors=True)
-            with self._lock:
-                self._running.pop(name, None)
 
-    def _stopped(self, name: str, running: _RunningTransform) -> bool:
+    def _stopped(self, name: str, running: RunningJob) -> bool:
         if not running.stop_requested.is_set():
             return False
-        if self._shutting_down:
+        if self._threads.shutting_down:
             raise TransformFailure(
                 "InternalServerError: The local SageMaker engine was stopped while this transform job was "
                 "in progress. Start it again under a new name."
@@ -181,7 +156,7 @@ class TransformRunner:
         self._finish(name, "Stopped")
         return True
 
-    def _execute(self, name: str, running: _RunningTransform) -> None:
+    def _execute(self, name: str, running: RunningJob) -> None:
         job = self.jobs.update(name, TransformStartTime=time.time())
         model = self.models.get(job["ModelName"])
         if model is None:
@@ -211,7 +186,7 @@ class TransformRunner:
         finally:
             server.stop()
 
-    def _transform_all(self, name: str, job: dict, server: ModelServer, running: _RunningTransform) -> None:
+    def _transform_all(self, name: str, job: dict, server: ModelServer, running: RunningJob) -> None:
         source = job["TransformInput"]["DataSource"]["S3DataSource"]
         try:
             objects = channel_objects(self.s3, source)

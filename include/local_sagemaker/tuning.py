@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from include.local_sagemaker.errors import ServiceError
+from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.tuning_strategies import SearchSpace, make_strategy
 
@@ -73,9 +74,7 @@ class TuningRunner:
         self.training_jobs = training_jobs
         self.create_training_job = create_training_job
         self.stop_training_job = stop_training_job
-        self._stops: dict[str, threading.Event] = {}
-        self._threads: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
+        self._threads = JobThreads("tuning")
 
     def recover(self) -> None:
         """After a restart the children were lost (the training runner failed them): so is the tuning job."""
@@ -93,26 +92,13 @@ class TuningRunner:
                 )
 
     def start(self, name: str) -> None:
-        thread = threading.Thread(target=self._run, args=(name,), name=f"tuning-{name}", daemon=True)
-        with self._lock:
-            self._stops[name] = threading.Event()
-            self._threads[name] = thread
-        thread.start()
+        self._threads.start(name, self._run)
 
     def request_stop(self, name: str) -> None:
-        with self._lock:
-            stop = self._stops.get(name)
-        if stop:
-            stop.set()
+        self._threads.request_stop(name)
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        with self._lock:
-            stops, threads = list(self._stops.values()), list(self._threads.values())
-        for stop in stops:
-            stop.set()
-        deadline = time.monotonic() + timeout
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.shutdown(timeout)
 
     # -- one tuning job -----------------------------------------------------------------------------
     def _children(self, tuning: dict) -> list[dict]:
@@ -155,20 +141,16 @@ class TuningRunner:
                 )
             return self.tuning_jobs.update(name, **changes)
 
-    def _run(self, name: str) -> None:
+    def _run(self, name: str, running: RunningJob) -> None:
         try:
-            self._execute(name)
+            self._execute(name, running.stop_requested)
         except Exception as error:  # an engine bug still ends the job instead of stranding it
             self._stop_children(name)
             self._finish(
                 name, "Failed", FailureReason=f"InternalServerError: {type(error).__name__}: {error}"
             )
-        finally:
-            with self._lock:
-                self._stops.pop(name, None)
-                self._threads.pop(name, None)
 
-    def _execute(self, name: str) -> None:
+    def _execute(self, name: str, stop: threading.Event) -> None:
         tuning = self.tuning_jobs.get(name)
         config = tuning["HyperParameterTuningJobConfig"]
         definition = tuning["TrainingJobDefinition"]
@@ -179,7 +161,6 @@ class TuningRunner:
         target = (config.get("TuningJobCompletionCriteria") or {}).get("TargetObjectiveMetricValue")
         sign = 1 if objective["Type"] == "Minimize" else -1
         max_jobs, max_parallel = tuning["_MaxJobs"], limits["MaxParallelTrainingJobs"]
-        stop = self._stops[name]
         exhausted = False
         reached = False
         while True:
