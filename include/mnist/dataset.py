@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from include.mnist.errors import DataFormatError
 
@@ -103,6 +102,8 @@ def from_train_test(
 
 def from_single_pool(source: str, images: np.ndarray, labels: np.ndarray, pixels: PixelType) -> MnistDataset:
     """A stratified, seeded 80/10/10 split of one pool of labelled images."""
+    from sklearn.model_selection import train_test_split  # only when splitting, not at DAG parse
+
     n_heldout = 2 * round(len(labels) * SAMPLE_HELDOUT_FRACTION)
     train_images, rest_images, train_labels, rest_labels = train_test_split(
         images, labels, test_size=n_heldout, stratify=labels, random_state=SPLIT_SEED

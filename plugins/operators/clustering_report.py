@@ -12,10 +12,6 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
-from include.reports.clustering import clustering_metrics
-from include.reports.html import clustering_report_html
-from include.reports.montage import cluster_montage
-
 PREDICTION_ARRAYS = ("images", "labels", "clusters", "distances")
 
 
@@ -58,6 +54,11 @@ class ClusteringReportOperator(AwsBaseOperator[S3Hook]):
         self.samples_per_cluster = samples_per_cluster
 
     def execute(self, context: Any) -> dict:
+        # scikit-learn and matplotlib load here, not when the dag-processor parses a DAG using this operator.
+        from include.reports.clustering import clustering_metrics
+        from include.reports.html import clustering_report_html
+        from include.reports.montage import cluster_montage
+
         arrays = self._read_predictions()
         metrics = clustering_metrics(arrays["clusters"], arrays["labels"], arrays.get("distances"))
         montage = cluster_montage(arrays["images"], arrays["clusters"], self.samples_per_cluster)

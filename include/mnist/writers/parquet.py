@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fastparquet
 import numpy as np
-import pandas as pd
 
 PIXEL_COLUMNS = [str(i) for i in range(28 * 28)]
 LABEL_COLUMN = "label"
@@ -14,6 +12,10 @@ LABEL_COLUMN = "label"
 
 def write_parquet(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     """Write one Parquet file of ``images`` and ``labels`` as a single row group (a shard is the unit)."""
+    # Imported here: DAG files import this package, and parsing them should stay light.
+    import fastparquet
+    import pandas as pd
+
     # Copying lays each pixel column out contiguously, which fastparquet then encodes much faster.
     frame = pd.DataFrame(images, columns=PIXEL_COLUMNS, copy=True)
     frame[LABEL_COLUMN] = np.asarray(labels, dtype=np.int64)
