@@ -23,6 +23,7 @@ def forbid_network(event, args):
         raise RuntimeError(f"network access at parse time: {event} {args!r}")
 
 sys.addaudithook(forbid_network)
+HEAVY = ("sklearn", "matplotlib", "fastparquet", "xgboost")
 from airflow.dag_processing.dagbag import DagBag
 
 bag = DagBag(dag_folder=sys.argv[1])
@@ -38,6 +39,7 @@ print(json.dumps({
         }
         for dag_id, dag in bag.dags.items()
     },
+    "heavy_modules": sorted(name for name in HEAVY if name in sys.modules),
 }))
 """
 
@@ -64,6 +66,8 @@ def test_there_are_dags() -> None:
 def test_dag_file_parses_offline_with_no_configuration(dag_file: Path) -> None:
     parsed = _parse(dag_file)
     assert parsed["errors"] == {}
+    # The dag-processor re-parses every file often: the libraries tasks use load when a task runs.
+    assert parsed["heavy_modules"] == [], f"{dag_file.name} imports {parsed['heavy_modules']} at parse time"
     assert parsed["dags"], f"{dag_file.name} defines no DAG"
     for dag_id, dag in parsed["dags"].items():
         assert dag["tags"], f"{dag_id} has no tags"
