@@ -7,7 +7,12 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo up down status bench constraints clean
+.PHONY: install system-packages test lint format demo up down status bench constraints clean
+
+# Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
+# reports UI test). Installed only when missing.
+DEBIAN_PACKAGES := postgresql redis-server chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP)
 
@@ -18,7 +23,15 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+system-packages:
+	@missing=$$(for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: $(STAMP) system-packages
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -48,9 +61,11 @@ bench: $(STAMP)
 # Re-resolve the transitive pins after changing requirements.txt.
 constraints:
 	rm -rf .cache/resolve && $(PYTHON) -m venv .cache/resolve
-	.cache/resolve/bin/pip install --quiet -r requirements.txt
-	.cache/resolve/bin/pip freeze --exclude-editable > constraints.txt.new
-	{ sed -n '1,2p' constraints.txt; cat constraints.txt.new; } > constraints.txt && rm constraints.txt.new
+	.cache/resolve/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	{ echo "# Every package the pinned requirements resolve to, so a fresh clone installs the same tree."; \
+	  echo "# Regenerate with: make constraints"; \
+	  .cache/resolve/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .airflow .local .pytest_cache .ruff_cache
