@@ -1,4 +1,4 @@
-"""Sample digits per cluster drawn as one PNG, as the seed notebooks show them."""
+"""Digits drawn as one PNG, as the seed notebooks show them: per cluster, or with captions."""
 
 from __future__ import annotations
 
@@ -31,6 +31,33 @@ def cluster_montage(images: np.ndarray, clusters: np.ndarray, per_cluster: int =
         for column, index in enumerate(members, start=1):
             axes[row, column].imshow(images[index].reshape(side, side), cmap="gray_r", interpolation="none")
     figure.subplots_adjust(wspace=0.05, hspace=0.05, left=0.01, right=0.99, top=0.99, bottom=0.01)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def captioned_montage(images: np.ndarray, captions: list[str], columns: int = 8, side: int = 28) -> bytes:
+    """A PNG grid of ``images`` (flattened ``side``²), each with its caption above it, ``columns`` a row."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 2 or images.shape[1] != side * side:
+        raise ValueError(f"Images must be an (n, {side * side}) array, got shape {images.shape}")
+    if len(captions) != len(images):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    if len(images) == 0:
+        raise ValueError("No images to draw")
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1, got {columns}")
+    rows = -(-len(images) // columns)
+    columns = min(columns, len(images))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.0, rows * 1.2), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
+        axis = axes[index // columns, index % columns]
+        axis.imshow(image.reshape(side, side), cmap="gray_r", interpolation="none")
+        axis.set_title(caption, fontsize=10, pad=2)
+    figure.subplots_adjust(wspace=0.1, hspace=0.45, left=0.01, right=0.99, top=0.93, bottom=0.01)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     plt.close(figure)

@@ -27,7 +27,7 @@ def test_parquet_has_the_seed_schema(tmp_path, split):
     np.testing.assert_array_equal(frame["label"].to_numpy(), split.labels)
 
 
-def test_libsvm_is_one_based_and_skips_zeros(tmp_path, split):
+def test_libsvm_is_one_based_and_skips_zeros_but_the_last(tmp_path, split):
     (path,) = write_split("libsvm", split, tmp_path)
     features, labels = load_svmlight_file(str(path), n_features=784, zero_based=False)
     np.testing.assert_allclose(features.toarray(), split.images, rtol=1e-7)
@@ -36,8 +36,15 @@ def test_libsvm_is_one_based_and_skips_zeros(tmp_path, split):
     first_line = path.read_text().splitlines()[0].split()
     assert first_line[0] == str(split.labels[0])
     indices = [int(pair.split(":")[0]) for pair in first_line[1:]]
-    assert indices == [i + 1 for i in np.flatnonzero(split.images[0])]
-    assert all(float(pair.split(":")[1]) != 0 for pair in first_line[1:])
+    assert indices == [i + 1 for i in np.flatnonzero(split.images[0][:-1])] + [784]
+    assert all(float(pair.split(":")[1]) != 0 for pair in first_line[1:-1])
+
+
+def test_libsvm_width_does_not_depend_on_the_data(tmp_path, split):
+    blank = Split(np.zeros_like(split.images[:3]), split.labels[:3])
+    (path,) = write_split("libsvm", blank, tmp_path)
+    features, _ = load_svmlight_file(str(path), zero_based=False)
+    assert features.shape == (3, 784)
 
 
 def test_csv_has_no_header_and_the_label_first(tmp_path, split):
