@@ -55,11 +55,16 @@ _XGBOOST_REGISTRIES = {
     "us-west-2": "246618743249",
 }
 
+# The scikit-learn framework images (script mode) live in the same registry accounts as XGBoost's, as the
+# SageMaker Python SDK's image_uri_config/sklearn.json lists them.
+_SKLEARN_REGISTRIES = _XGBOOST_REGISTRIES
+
 _ALGORITHMS = {
     "kmeans": ("kmeans", "1", _FIRST_PARTY_REGISTRIES),
     "pca": ("pca", "1", _FIRST_PARTY_REGISTRIES),
     "linear-learner": ("linear-learner", "1", _FIRST_PARTY_REGISTRIES),
     "xgboost": ("sagemaker-xgboost", "1.7-1", _XGBOOST_REGISTRIES),
+    "sklearn": ("sagemaker-scikit-learn", "1.2-1-cpu-py3", _SKLEARN_REGISTRIES),
 }
 
 

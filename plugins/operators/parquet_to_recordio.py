@@ -6,14 +6,15 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import Asset
 
-from include.recordio.parquet import Shard, inspect_table, iter_batches, write_shards
+if TYPE_CHECKING:
+    from include.recordio.parquet import Shard
 
 SHARD_SUFFIX = ".pbr"
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
@@ -86,6 +87,9 @@ class ParquetToRecordIOOperator(AwsBaseOperator[S3Hook]):
         self.max_shard_bytes = max_shard_bytes
 
     def execute(self, context: Any) -> dict[str, Any]:
+        # fastparquet and pandas load when the task runs, not when the dag-processor parses a DAG.
+        from include.recordio.parquet import inspect_table, iter_batches, write_shards
+
         bucket, prefix = self._destination()
         uploaded: list[str] = []
 
@@ -166,10 +170,12 @@ class ParquetToRecordIOOperator(AwsBaseOperator[S3Hook]):
             self.hook.delete_objects(bucket, stale)
 
 
-def _asset_uri(source: str) -> str:
-    return source if "://" in source or "{{" in source else Path(source).resolve().as_uri()
+def _asset_uri(source: object) -> object:
+    if not isinstance(source, str) or "://" in source or "{{" in source:
+        return source
+    return Path(source).resolve().as_uri()
 
 
-def _assets(uri: str) -> list[Asset]:
-    # A templated location is only known at run time; lineage is then left to the DAG author.
-    return [] if "{{" in uri else [Asset(uri)]
+def _assets(uri: object) -> list[Asset]:
+    # A templated or XCom-fed location is only known at run time; lineage is then left to the DAG author.
+    return [Asset(uri)] if isinstance(uri, str) and "{{" not in uri else []

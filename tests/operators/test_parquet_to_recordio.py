@@ -180,3 +180,20 @@ def test_input_and_output_are_declared_as_assets(tmp_path):
     assert templated.inlets == []
     assert templated.outlets == []
     assert {"source", "s3_prefix", "label_mapping"} <= set(templated.template_fields)
+
+
+def test_locations_from_xcom_declare_no_assets():
+    from airflow.sdk import DAG, task
+
+    with DAG("xcom_fed", schedule=None):
+
+        @task
+        def locations() -> dict:
+            return {"source": "s3://b/train.parquet", "prefix": "s3://b/train/"}
+
+        where = locations()
+        operator = ParquetToRecordIOOperator(
+            task_id="to_recordio", source=where["source"], s3_prefix=where["prefix"], label_column="label"
+        )
+    assert operator.inlets == []
+    assert operator.outlets == []

@@ -34,3 +34,12 @@ def test_training_job_request_shape() -> None:
     assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://b/train/"
     assert request["ResourceConfig"]["InstanceCount"] == 1
     assert configs.model_artifact("s3://b/out/", "job") == "s3://b/out/job/output/model.tar.gz"
+
+
+def test_scikit_learn_framework_image_shares_the_xgboost_registries() -> None:
+    assert image_uri("sklearn", "us-east-1") == (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    assert image_uri("sklearn", "eu-west-1", "1.0-1-cpu-py3") == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.0-1-cpu-py3"
+    )

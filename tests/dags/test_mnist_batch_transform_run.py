@@ -1,0 +1,53 @@
+"""mnist_batch_transform end to end with dag.test() against the local engine: the user's script trains in
+script mode, the batch transform classifies every test digit, and the model is gone afterwards."""
+
+from __future__ import annotations
+
+import pytest
+from dag_support import left_deployed, load_dag, read_json
+
+from include.sagemaker_requests.deployment import LOCAL_BUCKET
+from include.sagemaker_requests.names import run_names
+
+pytestmark = pytest.mark.slow
+
+DAG_ID = "mnist_batch_transform"
+
+
+def test_script_mode_and_batch_transform_classify_the_test_digits(clients: dict) -> None:
+    run = load_dag(DAG_ID).test()
+    assert run.state == "success"
+
+    names = run_names(DAG_ID, run.run_id)
+    s3, sagemaker = clients["s3"], clients["sagemaker"]
+    metrics = read_json(s3, f"{names.s3_prefix}/report/metrics.json")
+    assert metrics["accuracy"] >= 0.8, metrics  # ten balanced digits: chance is about 0.1
+    assert metrics["class_names"] == [str(digit) for digit in range(10)]
+    test_rows = sum(
+        len(body.splitlines())
+        for body in (
+            s3.get_object(Bucket=LOCAL_BUCKET, Key=item["Key"])["Body"].read()
+            for item in s3.list_objects_v2(Bucket=LOCAL_BUCKET, Prefix=f"{names.s3_prefix}/csv/test/")[
+                "Contents"
+            ]
+        )
+    )
+    assert metrics["records"] == test_rows, metrics
+
+    job = sagemaker.describe_training_job(TrainingJobName=names.training_job)
+    assert job["TrainingJobStatus"] == "Completed"
+    assert job["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-scikit-learn:1.2-1-cpu-py3")
+    reported = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert reported["validation:accuracy"] >= 0.8, reported
+
+    transform = sagemaker.describe_transform_job(TransformJobName=f"{names.training_job}-transform")
+    assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
+    inputs = s3.list_objects_v2(Bucket=LOCAL_BUCKET, Prefix=f"{names.s3_prefix}/csv-features/test/")
+    outputs = s3.list_objects_v2(Bucket=LOCAL_BUCKET, Prefix=f"{names.s3_prefix}/transform/")
+    assert [item["Key"].rsplit("/", 1)[-1] for item in outputs["Contents"]] == [
+        item["Key"].rsplit("/", 1)[-1] + ".out" for item in inputs["Contents"]
+    ]
+
+    versions = sagemaker.list_model_packages(ModelPackageGroupName="mnist-script-mode")
+    assert versions["ModelPackageSummaryList"], "no model version was registered"
+    assert left_deployed(sagemaker, names) == []

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from include.sagemaker_requests import batch_transform, script_mode
+
+SOURCE_DIR = "s3://bucket/run/code/sourcedir.tar.gz"
+ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
+
+
+def test_script_mode_hyperparameters_are_json_encoded_as_the_sdk_sends_them() -> None:
+    encoded = script_mode.hyperparameters("train.py", SOURCE_DIR, {"hidden-units": 64, "alpha": 0.5})
+    assert encoded["sagemaker_program"] == '"train.py"'
+    assert encoded["sagemaker_submit_directory"] == json.dumps(SOURCE_DIR)
+    assert encoded["hidden-units"] == "64"
+    assert json.loads(encoded["alpha"]) == 0.5
+    assert all(isinstance(value, str) for value in encoded.values())
+
+
+def test_script_mode_rejects_reserved_names_and_non_archive_sources() -> None:
+    with pytest.raises(ValueError, match="sagemaker_program"):
+        script_mode.hyperparameters("train.py", SOURCE_DIR, {"sagemaker_program": "other.py"})
+    with pytest.raises(ValueError, match="'s3://bucket/run/code/'"):
+        script_mode.hyperparameters("train.py", "s3://bucket/run/code/", {})
+
+
+def test_script_mode_model_names_the_entry_point_and_source_dir() -> None:
+    request = script_mode.model(
+        name="m",
+        image="img",
+        model_data_url="s3://bucket/model.tar.gz",
+        role_arn=ROLE_ARN,
+        entry_point="train.py",
+        source_dir_uri=SOURCE_DIR,
+        region="eu-west-1",
+    )
+    container = request["PrimaryContainer"]
+    assert container["ModelDataUrl"] == "s3://bucket/model.tar.gz"
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == SOURCE_DIR
+    assert container["Environment"]["SAGEMAKER_REGION"] == "eu-west-1"
+
+
+def test_transform_job_request_shape() -> None:
+    request = batch_transform.transform_job(
+        name="job",
+        model_name="m",
+        input_uri="s3://bucket/in/",
+        output_path="s3://bucket/out",
+        max_payload_mb=10,
+        batch_strategy="SingleRecord",
+    )
+    assert request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://bucket/in/"
+    assert request["TransformInput"]["SplitType"] == "Line"
+    assert request["TransformOutput"] == {
+        "S3OutputPath": "s3://bucket/out",
+        "Accept": "text/csv",
+        "AssembleWith": "Line",
+    }
+    assert request["MaxPayloadInMB"] == 10
+    assert request["BatchStrategy"] == "SingleRecord"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"split_type": "Lines"}, "SplitType 'Lines'"),
+        ({"batch_strategy": "Multi"}, "BatchStrategy 'Multi'"),
+        ({"max_payload_mb": 60, "max_concurrent_transforms": 2}, "60 x MaxConcurrentTransforms 2"),
+        ({"input_uri": "/tmp/in"}, "'/tmp/in'"),
+    ],
+)
+def test_transform_job_settings_are_checked(settings: dict, message: str) -> None:
+    arguments = {"name": "job", "model_name": "m", "input_uri": "s3://b/in/", "output_path": "s3://b/out"}
+    with pytest.raises(ValueError, match=message):
+        batch_transform.transform_job(**{**arguments, **settings})
+
+
+def test_output_uri_follows_the_relative_key_of_each_input() -> None:
+    output = batch_transform.output_uri
+    assert output("s3://b/in/part-00000.csv", "s3://b/in/", "s3://b/out") == "s3://b/out/part-00000.csv.out"
+    assert output("s3://b/in/day/1.csv", "s3://b/in", "s3://b/out/") == "s3://b/out/day/1.csv.out"
+    assert output("s3://b/in/one.csv", "s3://b/in/one.csv", "s3://b/out") == "s3://b/out/one.csv.out"
+    with pytest.raises(ValueError, match=r"'s3://b/other/x\.csv'"):
+        output("s3://b/other/x.csv", "s3://b/in/", "s3://b/out")
