@@ -26,14 +26,26 @@ def read_recordio_objects(bodies: Iterable[bytes]) -> tuple[np.ndarray, np.ndarr
 
 
 def cluster_predictions(
-    runtime_client, endpoint_name: str, features: np.ndarray, labels: np.ndarray
+    runtime_client,
+    endpoint_name: str,
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    images: np.ndarray | None = None,
 ) -> bytes:
-    """Each row's cluster from the endpoint, as an ``.npz`` of images, labels, clusters, distances."""
+    """Each row's cluster from the endpoint, as an ``.npz`` of images, labels, clusters, distances.
+
+    ``images`` are the digits the report shows, one per row; they default to ``features``, and differ
+    when the endpoint clusters a transformed representation (PCA projections, say) of the digits.
+    """
+    images = features if images is None else images
+    if len(images) != len(features):
+        raise ValueError(f"Got {len(images)} images for {len(features)} rows of features; give one per row")
     predictions = predict(runtime_client, endpoint_name, features)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
-        images=np.asarray(features, dtype=np.float32),
+        images=np.asarray(images, dtype=np.float32),
         labels=np.asarray(labels).astype(np.int64),
         clusters=np.array([p["closest_cluster"] for p in predictions]).astype(np.int64),
         distances=np.array([p["distance_to_cluster"] for p in predictions], dtype=np.float64),
