@@ -10,6 +10,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from operators.report_files import read_prediction_arrays, run_context, write_report_files
+from operators.report_link import ReportLink
 
 REQUIRED_ARRAYS = ("images", "labels", "predictions")
 
@@ -40,6 +41,7 @@ class ClassificationReportOperator(AwsBaseOperator[S3Hook]):
         "predictions_s3_uri", "report_s3_prefix", "title", "class_names"
     )
     ui_color = "#d8e4f5"
+    operator_extra_links = (ReportLink(),)
 
     def __init__(
         self,

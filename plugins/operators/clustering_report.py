@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+
+from operators.report_files import read_prediction_arrays, run_context, write_report_files
+from operators.report_link import ReportLink
 
 PREDICTION_ARRAYS = ("images", "labels", "clusters", "distances")
 
@@ -35,6 +35,7 @@ class ClusteringReportOperator(AwsBaseOperator[S3Hook]):
     aws_hook_class = S3Hook
     template_fields: Sequence[str] = aws_template_fields("predictions_s3_uri", "report_s3_prefix", "title")
     ui_color = "#f5e6c8"
+    operator_extra_links = (ReportLink(),)
 
     def __init__(
         self,
@@ -59,27 +60,22 @@ class ClusteringReportOperator(AwsBaseOperator[S3Hook]):
         from include.reports.html import clustering_report_html
         from include.reports.montage import cluster_montage
 
-        arrays = self._read_predictions()
+        arrays = read_prediction_arrays(
+            self.hook, self.predictions_s3_uri, PREDICTION_ARRAYS[:3], optional=PREDICTION_ARRAYS[3:]
+        )
         metrics = clustering_metrics(arrays["clusters"], arrays["labels"], arrays.get("distances"))
         montage = cluster_montage(arrays["images"], arrays["clusters"], self.samples_per_cluster)
-        run_context = {
-            "dag_id": context["dag"].dag_id if context.get("dag") else "",
-            "run_id": context.get("run_id", ""),
-            "predictions": self.predictions_s3_uri,
-        }
-        page = clustering_report_html(self.title, metrics, montage, run_context)
+        about = run_context(context, self.predictions_s3_uri)
+        page = clustering_report_html(self.title, metrics, montage, about)
         document = {
             **metrics.summary(),
             "cluster_sizes": metrics.cluster_sizes,
             "contingency": metrics.contingency,
             "cluster_ids": metrics.cluster_ids,
             "label_ids": metrics.label_ids,
-            **run_context,
+            **about,
         }
-        bucket, prefix = S3Hook.parse_s3_url(self.report_s3_prefix.rstrip("/") + "/")
-        report_key, metrics_key = f"{prefix}report.html", f"{prefix}metrics.json"
-        self.hook.load_string(page, report_key, bucket, replace=True)
-        self.hook.load_string(json.dumps(document, indent=2), metrics_key, bucket, replace=True)
+        locations = write_report_files(self.hook, self.report_s3_prefix, page, document)
         self.log.info(
             "Clustering report: purity %.3f, NMI %.3f, ARI %.3f over %d records",
             metrics.purity,
@@ -87,21 +83,4 @@ class ClusteringReportOperator(AwsBaseOperator[S3Hook]):
             metrics.ari,
             metrics.records,
         )
-        return {
-            **metrics.summary(),
-            "report_s3_uri": f"s3://{bucket}/{report_key}",
-            "metrics_s3_uri": f"s3://{bucket}/{metrics_key}",
-        }
-
-    def _read_predictions(self) -> dict[str, np.ndarray]:
-        bucket, key = S3Hook.parse_s3_url(self.predictions_s3_uri)
-        body = self.hook.get_key(key, bucket).get()["Body"].read()
-        with np.load(io.BytesIO(body), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files if name in PREDICTION_ARRAYS}
-        missing = [name for name in PREDICTION_ARRAYS[:3] if name not in arrays]
-        if missing:
-            raise ValueError(
-                f"Predictions {self.predictions_s3_uri} lack the arrays {missing}; "
-                f"expected {list(PREDICTION_ARRAYS)} (distances optional)"
-            )
-        return arrays
+        return {**metrics.summary(), **locations}
