@@ -5,8 +5,10 @@ The classic end-to-end SageMaker example: cluster handwritten digits with the bu
 algorithm, deploy the model, and see how well the clusters match the true digits.
 
 1. **plan_run** — names every SageMaker resource of this run (unique per run, valid, passed downstream
-   through XCom) and reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
-   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise).
+   through XCom), reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
+   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise) and settles the hyperparameters:
+   the params as given, or — when *sweep_grid* is set — overridden by the grid point the run's logical
+   date picks (`include/sweeps/grid.py`: one point per weekly period after *sweep_start*, wrapping around).
 2. **ingest_mnist** — loads MNIST from the chosen source (the offline sample by default) and uploads
    the train and test splits as recordIO-protobuf.
 3. **train** — a k-means training job (`k` clusters, 784 features) with the test channel, so SageMaker
@@ -16,8 +18,18 @@ algorithm, deploy the model, and see how well the clusters match the true digits
    `closest_cluster` and `distance_to_cluster`.
 6. **clustering_report** — purity, NMI, ARI, cluster sizes, the cluster × digit table and sample
    digits per cluster, as `report.html` and `metrics.json` under the run's S3 prefix.
-7. **teardown** — deletes the endpoint, endpoint config and model whatever happened before (unless
+7. **record_leaderboard** — appends the run (hyperparameters, purity, NMI, ARI, `test:msd`, run id,
+   logical date, report) to the shared leaderboard `s3://<bucket>/leaderboards/kmeans-mnist/`, one
+   object per run, and rewrites its `leaderboard.json`, `.csv` and `.html` ranked by `test:msd`.
+8. **teardown** — deletes the endpoint, endpoint config and model whatever happened before (unless
    *keep_endpoint* is set); a failed run still ends failed.
+
+**Sweeping by backfill.** With a grid in *sweep_grid*, each run of a backfill takes the next point:
+
+    airflow backfill create --dag-id kmeans_mnist --from-date 2026-01-01 --to-date 2026-01-21 \
+        --dag-run-conf '{"sweep_grid": {"k": [8, 10, 12]}}' --max-active-runs 3
+
+runs the Sundays 4, 11 and 18 January with k = 8, 10 and 12, all on one leaderboard.
 
 Runs offline against the local SageMaker engine, or on AWS when the `aws_default` connection points
 there. Retries are safe: a retried task reuses what its first try created.
@@ -39,7 +51,10 @@ from include.sagemaker_requests import configs
 from include.sagemaker_requests.deployment import deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import run_names
+from include.sweeps.entries import training_entry
+from include.sweeps.grid import sweep_values
 from operators.clustering_report import ClusteringReportOperator
+from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 from operators.sagemaker_resumable import (
@@ -50,13 +65,18 @@ from operators.sagemaker_resumable import (
 
 FEATURE_DIM = 784
 MODEL_PACKAGE_GROUP = "kmeans-mnist"
+LEADERBOARD = "kmeans-mnist"
+SCHEDULE = "@weekly"
+START_DATE = datetime(2026, 1, 1)
+# The params a sweep grid may override; they are the job's hyperparameters.
+SWEPT_PARAMS = ("k", "epochs", "init_method", "mini_batch_size")
 
 
 @dag(
     dag_id="kmeans_mnist",
     dag_display_name="k-means on MNIST",
-    schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
+    schedule=SCHEDULE,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=4,
     doc_md=__doc__,
@@ -114,20 +134,44 @@ MODEL_PACKAGE_GROUP = "kmeans-mnist"
             title="Keep the endpoint",
             description="Leave the endpoint running after the run (you pay for it on AWS).",
         ),
+        "sweep_grid": Param(
+            {},
+            type="object",
+            title="Sweep grid",
+            description='Values to sweep by logical date, e.g. {"k": [8, 10, 12]}: each run takes the '
+            "point of its week after the sweep start and overrides the params of the same name "
+            f"({', '.join(SWEPT_PARAMS)}). Empty: use the params as given.",
+        ),
+        "sweep_start": Param(
+            START_DATE.date().isoformat(),
+            type="string",
+            format="date",
+            title="Sweep start",
+            description="The week of this date takes the grid's first point, the next week the second, ...",
+        ),
     },
     render_template_as_native_obj=True,
 )
 def kmeans_mnist():
     @task(multiple_outputs=True)
-    def plan_run(dag_run=None) -> dict:
-        """Name this run's resources and read where it deploys."""
+    def plan_run(dag_run=None, params=None) -> dict:
+        """Name this run's resources, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         image = image_uri("kmeans", target.region)
         prefix = f"s3://{target.bucket}/{names.s3_prefix}"
+        sweep = sweep_values(
+            {name: params[name] for name in SWEPT_PARAMS},
+            params["sweep_grid"],
+            dag_run.logical_date or dag_run.run_after,
+            params["sweep_start"],
+            SCHEDULE,
+        )
         return {
             **target.to_dict(),
             **names.to_dict(),
+            "hyperparameters": sweep["values"],
+            "sweep_index": sweep["index"],
             "image": image,
             "output_path": f"{prefix}/models",
             "report_prefix": f"{prefix}/report",
@@ -152,6 +196,7 @@ def kmeans_mnist():
         """The CreateTrainingJob request of this run."""
         recordio = data["outputs"]["recordio"]
         content_type = "application/x-recordio-protobuf"
+        hyperparameters = run["hyperparameters"]
         return configs.training_job(
             name=run["training_job"],
             image=run["image"],
@@ -162,11 +207,8 @@ def kmeans_mnist():
             ],
             output_path=run["output_path"],
             hyperparameters={
-                "k": params["k"],
+                **hyperparameters,
                 "feature_dim": FEATURE_DIM,
-                "epochs": params["epochs"],
-                "init_method": params["init_method"],
-                "mini_batch_size": params["mini_batch_size"],
                 "eval_metrics": '["msd","ssd"]',
             },
             instance_type=params["instance_type"],
@@ -235,6 +277,26 @@ def kmeans_mnist():
         predictions_s3_uri=predictions,
         report_s3_prefix=run["report_prefix"],
         title="k-means clustering of MNIST — {{ run_id }}",
+    )
+
+    @task
+    def leaderboard_entry(run: dict, train: dict, report: dict) -> dict:
+        """This run's leaderboard row: its hyperparameters, clustering metrics and training metrics."""
+        return training_entry(
+            train["Training"],
+            run["hyperparameters"],
+            {name: report[name] for name in ("purity", "nmi", "ari")},
+            report_uri=report["report_s3_uri"],
+            sweep_point=run["sweep_index"],
+        )
+
+    LeaderboardOperator(
+        task_id="record_leaderboard",
+        bucket=run["bucket"],
+        leaderboard=LEADERBOARD,
+        entries=leaderboard_entry(run, train.output, report.output),
+        metric="test:msd",
+        direction="minimize",
     )
 
     teardown = SageMakerCleanupOperator(

@@ -54,7 +54,7 @@ def training_job(
             "VolumeSizeInGB": volume_gb,
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
-        "HyperParameters": {key: _hyperparameter(value) for key, value in hyperparameters.items()},
+        "HyperParameters": {key: hyperparameter_value(value) for key, value in hyperparameters.items()},
     }
 
 
@@ -93,7 +93,8 @@ def model_artifact(output_path: str, training_job_name: str) -> str:
     return f"{output_path.rstrip('/')}/{training_job_name}/output/model.tar.gz"
 
 
-def _hyperparameter(value: object) -> str:
+def hyperparameter_value(value: object) -> str:
+    """A hyperparameter as SageMaker takes it: a string, booleans spelled ``true``/``false``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

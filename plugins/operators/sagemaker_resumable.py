@@ -6,6 +6,7 @@ names are fixed per DAG run, so a retry finds what its first try created and car
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
@@ -13,13 +14,18 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointConfigOperator,
     SageMakerModelOperator,
     SageMakerTrainingOperator,
+    SageMakerTuningOperator,
     serialize,
 )
+from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from botocore.exceptions import ClientError
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # A job in one of these states is the one a previous try started: wait for it rather than start another.
 ATTACHABLE = ("InProgress", "Stopping", "Completed")
+# SageMaker answers an unknown training job or model with ValidationException, an unknown tuning job
+# with ResourceNotFound.
+NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound")
 
 
 def describe_or_none(describe, name: str) -> dict | None:
@@ -27,7 +33,7 @@ def describe_or_none(describe, name: str) -> dict | None:
     try:
         return describe(name)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ValidationException":
+        if error.response["Error"]["Code"] in NOT_FOUND_CODES:
             return None
         raise
 
@@ -39,6 +45,9 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
     stopped is left alone and a new job is started under a timestamped name (the provider's
     ``action_if_job_exists="timestamp"``). When the job ends, its CloudWatch log is copied into the task
     log, so ``print_log=False`` (which polls every ``check_interval`` instead of every 30 s) loses nothing.
+
+    With ``deferrable=True`` both a new job and one an earlier try started are waited for in the
+    triggerer, so a running job holds no worker slot; the log is copied when the task resumes.
     """
 
     def execute(self, context: Any) -> dict:
@@ -50,6 +59,8 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
                 name,
                 existing["TrainingJobStatus"],
             )
+            if self.deferrable and existing["TrainingJobStatus"] != "Completed":
+                self._defer_until_done(name)
             self.hook.check_status(
                 name,
                 "TrainingJobStatus",
@@ -59,7 +70,30 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
             )
             result = self.serialize_result(name)
         else:
+            # With deferrable=True this raises TaskDeferred; execute_complete finishes the task.
             result = super().execute(context)
+        return self._with_job_log(result)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict:
+        return self._with_job_log(super().execute_complete(context, event))
+
+    def _defer_until_done(self, name: str) -> None:
+        self.defer(
+            trigger=SageMakerTrigger(
+                job_name=name,
+                job_type="Training",
+                waiter_delay=self.check_interval,
+                waiter_max_attempts=self.max_attempts,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.max_ingestion_time) if self.max_ingestion_time else None,
+        )
+
+    def _with_job_log(self, result: dict) -> dict:
         if not self.print_log:
             self._copy_job_log(result["Training"]["TrainingJobName"])
         return result
@@ -97,3 +131,49 @@ class ResumableEndpointConfigOperator(SageMakerEndpointConfigOperator):
             self.log.info("Endpoint config %s already exists; reusing it.", self.config["EndpointConfigName"])
             return {"EndpointConfig": serialize(existing)}
         return super().execute(context)
+
+
+class ResumableTuningOperator(SageMakerTuningOperator):
+    """``SageMakerTuningOperator`` that, on a retry, waits for the tuning job an earlier try started.
+
+    A tuning job that is running or completed is waited for (in the triggerer with ``deferrable=True``)
+    and returned. One that failed or was stopped fails the task with its reason: tuning job names have
+    no room for a new suffix, so the run has to be started again.
+    """
+
+    def execute(self, context: Any) -> dict:
+        name = self.config["HyperParameterTuningJobName"]
+        existing = describe_or_none(self.hook.describe_tuning_job, name)
+        if existing is None:
+            return super().execute(context)
+        status = existing["HyperParameterTuningJobStatus"]
+        if status not in ATTACHABLE:
+            raise RuntimeError(
+                f"Tuning job {name} from an earlier try ended {status}: "
+                f"{existing.get('FailureReason', 'no reason given')}. Start a new DAG run to tune again."
+            )
+        self.log.info(
+            "Tuning job %s already exists (%s): waiting for it instead of starting another.", name, status
+        )
+        if status != "Completed" and self.deferrable:
+            self.defer(
+                trigger=SageMakerTrigger(
+                    job_name=name,
+                    job_type="tuning",
+                    waiter_delay=self.check_interval,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    verify=self.verify,
+                    botocore_config=self.botocore_config,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.max_ingestion_time) if self.max_ingestion_time else None,
+            )
+        description = self.hook.check_status(
+            name,
+            "HyperParameterTuningJobStatus",
+            self.hook.describe_tuning_job,
+            self.check_interval,
+            self.max_ingestion_time,
+        )
+        return {"Tuning": serialize(description)}

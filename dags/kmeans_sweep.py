@@ -1,0 +1,300 @@
+"""
+### k-means hyperparameter sweep on MNIST
+
+Trains one k-means model per point of a hyperparameter grid and ranks them on a leaderboard. The grid
+(param *grid*) maps hyperparameter names to lists of values; its points are every combination
+(`include/sweeps/grid.py`), e.g. `{"k": [8, 10, 12], "init_method": ["random", "kmeans++"]}` is six jobs.
+
+1. **plan_run** — checks the grid, expands it into points and names every job of this run (unique per
+   run and point, e.g. `kmeans-sweep-p3-<run token>`); reads the bucket, role and region (Airflow
+   Variables `sagemaker_bucket`, `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise).
+2. **ingest_mnist** — uploads the train and test splits as recordIO-protobuf.
+3. **choose_strategy** — *mapped* or *tuning* (param *strategy*):
+   - **mapped**: **training_requests** builds one training job per point and **train** fans them out
+     with dynamic task mapping (one task per point, labelled with its values). The tasks are
+     deferrable: a running job waits in the triggerer and holds no worker slot. At most 4 jobs of a
+     run train at once (`MAPPED_PARALLEL_JOBS`; Airflow fixes it when the file is parsed).
+   - **tuning**: **tuning_request** turns the grid into categorical ranges of one SageMaker tuning job
+     (Grid or Random strategy, *max_parallel_jobs* at once, objective `test:msd` minimised) and **tune**
+     runs it, deferrable too.
+4. **collect_results** — one leaderboard entry per trained point: its hyperparameters, `test:msd`,
+   `test:ssd`, training job and model artifact.
+5. **record_leaderboard** — appends the entries to `s3://<bucket>/leaderboards/<leaderboard>/` (one object
+   per entry, so concurrent runs never collide) and rewrites `leaderboard.json`, `.csv` and `.html`,
+   ranked by `test:msd`.
+6. **register_best_model** — registers this run's best model in the `kmeans-sweep` model package group.
+
+A sweep only trains: it deploys no endpoint and creates no model, so there is nothing to tear down.
+Retries are safe: a retried training or tuning task waits for the job its first try started.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
+from airflow.sdk import Param, Variable, dag, task
+
+from include.sagemaker_requests import configs
+from include.sagemaker_requests.deployment import deployment
+from include.sagemaker_requests.image_uris import image_uri
+from include.sagemaker_requests.names import run_names
+from include.sweeps.entries import training_entry
+from include.sweeps.grid import expand, point_label
+from include.sweeps.tuning import STRATEGIES, tuned_point, tuning_children, tuning_job
+from operators.leaderboard import LeaderboardOperator
+from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
+from operators.sagemaker_resumable import ResumableTrainingOperator, ResumableTuningOperator
+
+FEATURE_DIM = 784
+MODEL_PACKAGE_GROUP = "kmeans-sweep"
+OBJECTIVE = "test:msd"
+# Airflow fixes a mapped task's concurrency when the file is parsed, so a param cannot change it.
+MAPPED_PARALLEL_JOBS = 4
+# k-means hyperparameters a grid may sweep; feature_dim is fixed by the data.
+SWEEPABLE = (
+    "k",
+    "init_method",
+    "epochs",
+    "mini_batch_size",
+    "extra_center_factor",
+    "local_lloyd_init_method",
+    "local_lloyd_max_iter",
+    "local_lloyd_tol",
+    "local_lloyd_num_trials",
+    "half_life_time_size",
+)
+POINT_TAG = "sweep-point"
+
+
+@dag(
+    dag_id="kmeans_sweep",
+    dag_display_name="k-means sweep on MNIST",
+    schedule="@weekly",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=2,
+    doc_md=__doc__,
+    tags=["sagemaker", "mnist", "kmeans", "sweep"],
+    default_args={"owner": "ml-platform", "retries": 2, "retry_delay": timedelta(seconds=20)},
+    params={
+        "grid": Param(
+            {"k": [8, 10, 12], "init_method": ["random", "kmeans++"]},
+            type="object",
+            title="Hyperparameter grid",
+            description="Hyperparameter name → list of values; every combination is trained once. "
+            f"Names: {', '.join(SWEEPABLE)}.",
+        ),
+        "strategy": Param(
+            "mapped",
+            enum=["mapped", "tuning"],
+            title="Strategy",
+            description="mapped: one Airflow task and training job per point. tuning: one SageMaker "
+            "hyperparameter tuning job over the grid.",
+        ),
+        "tuning_strategy": Param(
+            "Grid",
+            enum=list(STRATEGIES),
+            title="Tuning strategy",
+            description="For strategy tuning: Grid trains every point once; Random draws as many jobs.",
+        ),
+        "max_parallel_jobs": Param(
+            2,
+            type="integer",
+            minimum=1,
+            maximum=100,
+            title="Parallel jobs (tuning)",
+            description="For strategy tuning: training jobs at once. Mapped runs train at most "
+            f"{MAPPED_PARALLEL_JOBS} points at once.",
+        ),
+        "source": mnist_source_param(),
+        "epochs": Param(
+            1,
+            type="integer",
+            minimum=1,
+            maximum=100,
+            title="Epochs",
+            description="Passes over the training data (unless the grid sweeps epochs).",
+        ),
+        "mini_batch_size": Param(
+            5000,
+            type="integer",
+            minimum=1,
+            title="Mini-batch size",
+            description="Records per mini-batch (unless the grid sweeps mini_batch_size).",
+        ),
+        "instance_type": Param(
+            "ml.m5.large",
+            type="string",
+            pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+            title="Instance type",
+            description="Of every training job.",
+        ),
+        "leaderboard": Param(
+            "kmeans-sweep",
+            type="string",
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+            title="Leaderboard",
+            description="Name of the shared leaderboard under s3://<bucket>/leaderboards/.",
+        ),
+    },
+    render_template_as_native_obj=True,
+)
+def kmeans_sweep():
+    @task(multiple_outputs=True)
+    def plan_run(dag_run=None, params=None) -> dict:
+        """Check and expand the grid; name this run's jobs and read where it runs."""
+        target = deployment(lambda name, default: Variable.get(name, default=default))
+        points = expand(params["grid"], allowed=SWEEPABLE)
+        if not points:
+            raise ValueError("The grid is empty: give at least one hyperparameter and its values")
+        names = run_names(dag_run.dag_id, dag_run.run_id)
+        prefix = f"s3://{target.bucket}/{names.s3_prefix}"
+        return {
+            **target.to_dict(),
+            "s3_prefix": names.s3_prefix,
+            "tuning_job": names.tuning_job,
+            "image": image_uri("kmeans", target.region),
+            "output_path": f"{prefix}/models",
+            "points": [
+                {
+                    "index": index,
+                    "values": point,
+                    "label": point_label(point),
+                    "training_job": run_names(dag_run.dag_id, dag_run.run_id, f"p{index}").training_job,
+                }
+                for index, point in enumerate(points)
+            ],
+        }
+
+    run = plan_run()
+
+    ingest_mnist = MnistToS3Operator(
+        task_id="ingest_mnist",
+        source="{{ params.source }}",
+        s3_bucket=run["bucket"],
+        s3_prefix=run["s3_prefix"],
+        formats=["recordio"],
+        splits=["train", "test"],
+        create_bucket=True,
+    )
+    data = ingest_mnist.output
+
+    def point_request(run: dict, data: dict, params: dict, name: str, values: dict) -> dict:
+        recordio = data["outputs"]["recordio"]
+        content_type = "application/x-recordio-protobuf"
+        return configs.training_job(
+            name=name,
+            image=run["image"],
+            role_arn=run["role_arn"],
+            channels=[
+                configs.s3_channel("train", recordio["train"]["s3_uri"], content_type),
+                configs.s3_channel("test", recordio["test"]["s3_uri"], content_type),
+            ],
+            output_path=run["output_path"],
+            hyperparameters={
+                "k": 10,
+                "init_method": "random",
+                "epochs": params["epochs"],
+                "mini_batch_size": params["mini_batch_size"],
+                **values,
+                "feature_dim": FEATURE_DIM,
+                "eval_metrics": '["msd","ssd"]',
+            },
+            instance_type=params["instance_type"],
+        )
+
+    @task.branch
+    def choose_strategy(params=None) -> str:
+        """Fan the grid out as mapped tasks, or hand it to one SageMaker tuning job."""
+        return "training_requests" if params["strategy"] == "mapped" else "tuning_request"
+
+    @task
+    def training_requests(run: dict, data: dict, params=None) -> list[dict]:
+        """One CreateTrainingJob request per grid point, tagged with the point's values."""
+        requests = []
+        for point in run["points"]:
+            request = point_request(run, data, params, point["training_job"], point["values"])
+            request["Tags"] = [{"Key": POINT_TAG, "Value": point["label"]}]
+            requests.append(request)
+        return requests
+
+    requests = training_requests(run, data)
+    train = ResumableTrainingOperator.partial(
+        task_id="train",
+        print_log=False,
+        check_interval=5,
+        max_attempts=720,  # an hour of polling per job
+        deferrable=True,
+        max_active_tis_per_dagrun=MAPPED_PARALLEL_JOBS,
+        map_index_template="{{ task.config['Tags'][0]['Value'] }}",
+    ).expand(config=requests)
+
+    @task
+    def tuning_request(run: dict, data: dict, params=None) -> dict:
+        """The CreateHyperParameterTuningJob request tuning the grid's hyperparameters."""
+        template = point_request(run, data, params, run["tuning_job"], {})
+        return tuning_job(
+            name=run["tuning_job"],
+            training=template,
+            grid=params["grid"],
+            strategy=params["tuning_strategy"],
+            max_parallel_jobs=params["max_parallel_jobs"],
+            objective_metric=OBJECTIVE,
+            random_seed=7,
+        )
+
+    tuning = tuning_request(run, data)
+    # The tuning trigger polls at most 480 times, so 15 s allows a tuning job up to two hours.
+    tune = ResumableTuningOperator(task_id="tune", config=tuning, check_interval=15, deferrable=True)
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def collect_results(run: dict, trained=None, tuned=None, params=None) -> list[dict]:
+        """A leaderboard entry per trained point, from the mapped jobs or the tuning job's children."""
+        if tuned:
+            children = tuning_children(SageMakerHook().conn, tuned["Tuning"]["HyperParameterTuningJobName"])
+            results = [
+                (*tuned_point(params["grid"], summary["TunedHyperParameters"]), job)
+                for summary, job in children
+                if job["TrainingJobStatus"] == "Completed"
+            ]
+            strategy = f"tuning:{params['tuning_strategy']}"
+        else:
+            results = [
+                (point["index"], point["values"], job["Training"])
+                for point, job in zip(run["points"], trained, strict=True)
+            ]
+            strategy = "mapped"
+        entries = [
+            training_entry(job, values, sweep_point=index, strategy=strategy)
+            for index, values, job in results
+        ]
+        if not any(entry["metrics"].get(OBJECTIVE) is not None for entry in entries):
+            raise ValueError(f"No training job of this sweep reported {OBJECTIVE}; nothing to rank")
+        return entries
+
+    record_leaderboard = LeaderboardOperator(
+        task_id="record_leaderboard",
+        bucket=run["bucket"],
+        leaderboard="{{ params.leaderboard }}",
+        entries=collect_results(run, train.output, tune.output),
+        metric=OBJECTIVE,
+        direction="minimize",
+    )
+    best = "ti.xcom_pull(task_ids='record_leaderboard')['run_best']"
+
+    register_best_model = SageMakerRegisterModelVersionOperator(
+        task_id="register_best_model",
+        image_uri=run["image"],
+        model_url="{{ " + best + "['model_artifact'] }}",
+        package_group_name=MODEL_PACKAGE_GROUP,
+        package_group_desc="Best k-means model of each sweep over MNIST",
+        package_desc="{{ run_id }}: {{ " + best + "['hyperparameters'] }}",
+    )
+
+    choose_strategy() >> [requests, tuning]
+    record_leaderboard >> register_best_model
+
+
+kmeans_sweep()

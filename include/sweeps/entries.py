@@ -1,0 +1,31 @@
+"""Leaderboard entries of finished SageMaker training jobs (``DescribeTrainingJob`` responses)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def final_metrics(training: Mapping[str, Any]) -> dict[str, float]:
+    """``{"test:msd": 1.23, ...}`` from a job's ``FinalMetricDataList`` (empty if it reported none)."""
+    return {
+        metric["MetricName"]: float(metric["Value"]) for metric in training.get("FinalMetricDataList") or []
+    }
+
+
+def training_entry(
+    training: Mapping[str, Any],
+    hyperparameters: Mapping[str, Any],
+    extra_metrics: Mapping[str, float | None] | None = None,
+    **context: Any,
+) -> dict:
+    """The entry of one training job: the ``hyperparameters`` that distinguish it, its final metrics plus
+    ``extra_metrics`` (e.g. a clustering report's purity), its name and model artifact, and ``context``
+    (``report_uri``, ``point``, …)."""
+    return {
+        "hyperparameters": dict(hyperparameters),
+        "metrics": {**final_metrics(training), **(extra_metrics or {})},
+        "training_job": training.get("TrainingJobName"),
+        "model_artifact": (training.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
+        **context,
+    }
