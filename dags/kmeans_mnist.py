@@ -41,10 +41,7 @@ from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.providers.amazon.aws.operators.sagemaker import (
-    SageMakerEndpointOperator,
-    SageMakerRegisterModelVersionOperator,
-)
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
 from airflow.sdk import Param, Variable, dag, task
 
 from include.sagemaker_requests import configs
@@ -59,6 +56,7 @@ from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 from operators.sagemaker_resumable import (
     ResumableEndpointConfigOperator,
+    ResumableEndpointOperator,
     ResumableModelOperator,
     ResumableTrainingOperator,
 )
@@ -249,7 +247,7 @@ def kmeans_mnist():
     create_endpoint_config = ResumableEndpointConfigOperator(
         task_id="create_endpoint_config", config=requests["endpoint_config"]
     )
-    create_endpoint = SageMakerEndpointOperator(
+    create_endpoint = ResumableEndpointOperator(
         task_id="create_endpoint", config=requests["endpoint"], check_interval=5
     )
 

@@ -39,10 +39,7 @@ from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.providers.amazon.aws.operators.sagemaker import (
-    SageMakerEndpointOperator,
-    SageMakerRegisterModelVersionOperator,
-)
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
 from airflow.sdk import Param, Variable, dag, task
 
 from include.sagemaker_requests import batch_transform, configs
@@ -54,6 +51,7 @@ from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 from operators.sagemaker_resumable import (
     ResumableEndpointConfigOperator,
+    ResumableEndpointOperator,
     ResumableModelOperator,
     ResumableTrainingOperator,
 )
@@ -235,7 +233,7 @@ def pca_kmeans_mnist():
     create_pca_endpoint_config = ResumableEndpointConfigOperator(
         task_id="create_pca_endpoint_config", config=pca_requests["endpoint_config"]
     )
-    create_pca_endpoint = SageMakerEndpointOperator(
+    create_pca_endpoint = ResumableEndpointOperator(
         task_id="create_pca_endpoint", config=pca_requests["endpoint"], check_interval=5
     )
 
@@ -329,7 +327,7 @@ def pca_kmeans_mnist():
     create_kmeans_endpoint_config = ResumableEndpointConfigOperator(
         task_id="create_kmeans_endpoint_config", config=kmeans_requests["endpoint_config"]
     )
-    create_kmeans_endpoint = SageMakerEndpointOperator(
+    create_kmeans_endpoint = ResumableEndpointOperator(
         task_id="create_kmeans_endpoint", config=kmeans_requests["endpoint"], check_interval=5
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointConfigOperator,
+    SageMakerEndpointOperator,
     SageMakerModelOperator,
     SageMakerTrainingOperator,
     SageMakerTuningOperator,
@@ -23,6 +24,8 @@ from botocore.exceptions import ClientError
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # A job in one of these states is the one a previous try started: wait for it rather than start another.
 ATTACHABLE = ("InProgress", "Stopping", "Completed")
+# An endpoint in one of these states is the one a previous try created: wait for it.
+ENDPOINT_ATTACHABLE = ("Creating", "Updating", "SystemUpdating", "InService")
 # SageMaker answers an unknown training job or model with ValidationException, an unknown tuning job
 # with ResourceNotFound.
 NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound")
@@ -131,6 +134,42 @@ class ResumableEndpointConfigOperator(SageMakerEndpointConfigOperator):
             self.log.info("Endpoint config %s already exists; reusing it.", self.config["EndpointConfigName"])
             return {"EndpointConfig": serialize(existing)}
         return super().execute(context)
+
+
+class ResumableEndpointOperator(SageMakerEndpointOperator):
+    """``SageMakerEndpointOperator`` that, on a retry, waits for the endpoint an earlier try created.
+
+    The provider's operator answers "already existing" with UpdateEndpoint, which SageMaker refuses while
+    the endpoint is still Creating and which redeploys one already InService. Here an endpoint of this
+    name that is Creating, Updating or InService is waited for and returned; a Failed one fails the task
+    with its FailureReason (the run's teardown deletes it).
+    """
+
+    def execute(self, context: Any) -> dict:
+        name = self.config.get("Endpoint", self.config)["EndpointName"]
+        existing = describe_or_none(self.hook.describe_endpoint, name)
+        if existing is None:
+            return super().execute(context)
+        status = existing["EndpointStatus"]
+        if status not in ENDPOINT_ATTACHABLE:
+            raise RuntimeError(
+                f"Endpoint {name} from an earlier try is {status}: "
+                f"{existing.get('FailureReason', 'no reason given')}"
+            )
+        self.log.info("Endpoint %s already exists (%s); waiting for it instead of creating it.", name, status)
+        if self.wait_for_completion:
+            self.hook.get_waiter("endpoint_in_service").wait(
+                EndpointName=name,
+                WaiterConfig={
+                    "Delay": self.check_interval,
+                    "MaxAttempts": max(1, self.max_ingestion_time // self.check_interval),
+                },
+            )
+        described = self.hook.describe_endpoint(name)
+        return {
+            "EndpointConfig": serialize(self.hook.describe_endpoint_config(described["EndpointConfigName"])),
+            "Endpoint": serialize(described),
+        }
 
 
 class ResumableTuningOperator(SageMakerTuningOperator):
