@@ -20,6 +20,8 @@ import psutil
 class ProcessSpec:
     name: str
     argv: list[str]
+    # Run as this account (root only); PostgreSQL, for one, refuses to run as root.
+    user: str | None = None
 
 
 class PidFile:
@@ -60,22 +62,29 @@ def start(spec: ProcessSpec, env: dict[str, str], run_dir: Path, log_dir: Path, 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            **as_account(spec.user),
         )
     process = psutil.Process(popen.pid)
     PidFile(run_dir, spec.name).write(process)
     return process
 
 
-def stop(pid_file: PidFile, timeout: float = 30.0) -> bool:
-    """Terminate the process named by ``pid_file`` and everything it started; True if one was running."""
+def as_account(user: str | None) -> dict:
+    """``subprocess`` arguments that run a child as ``user`` and its primary group only (None: as we are)."""
+    return {"user": user, "group": user, "extra_groups": []} if user else {}
+
+
+def stop(pid_file: PidFile, timeout: float = 30.0, sig: int = signal.SIGTERM) -> bool:
+    """Stop the process named by ``pid_file`` and everything it started with ``sig``, then SIGKILL
+    whatever is left after ``timeout`` seconds; True if one was running."""
     process = pid_file.process()
     if process is None:
         return False
     family = [process, *process.children(recursive=True)]
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, sig)
     for member in family:
-        _signal(member, signal.SIGTERM)
+        _signal(member, sig)
     _, alive = psutil.wait_procs(family, timeout=timeout)
     for member in alive:
         _signal(member, signal.SIGKILL)

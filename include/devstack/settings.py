@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from include.devstack.services import postgres_url, redis_url
 
 REPO = Path(__file__).resolve().parents[2]
 
 LOGIN = ("admin", "admin")
+EXECUTORS = ("local", "celery")
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,18 @@ class StackSettings:
     # "local" runs the local SageMaker engine and points aws_default at it;
     # "aws" starts no engine and leaves aws_default to the user (real AWS).
     mode: str = "local"
+    # "local": LocalExecutor on SQLite. "celery": the scaled-out topology (CeleryExecutor, a PostgreSQL
+    # metadata database, a Redis broker and Celery workers), every server on 127.0.0.1.
+    executor: str = "local"
+    postgres_port: int = 15432
+    redis_port: int = 16379
+    celery_concurrency: int = 4
+    # Extra ``AIRFLOW__SECTION__KEY`` variables for every Airflow process (tests shorten timeouts here).
+    airflow_config: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
 
     @property
     def airflow_home(self) -> Path:
@@ -44,6 +60,18 @@ class StackSettings:
         return self.root / ".local" / "sagemaker"
 
     @property
+    def postgres_dir(self) -> Path:
+        return self.root / ".local" / "postgres" / "data"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.root / ".local" / "redis"
+
+    @property
+    def postgres_password(self) -> str:
+        return _persistent_secret(self.airflow_home / "postgres_password")
+
+    @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
 
@@ -56,10 +84,17 @@ class StackSettings:
         mode = os.environ.get("SAGEMAKER_MODE", "local")
         if mode not in ("local", "aws"):
             raise SystemExit(f"SAGEMAKER_MODE must be 'local' or 'aws', got {mode!r}")
+        executor = os.environ.get("AIRFLOW_EXECUTOR", "local")
+        if executor not in EXECUTORS:
+            raise SystemExit(f"AIRFLOW_EXECUTOR must be one of {EXECUTORS}, got {executor!r}")
         return cls(
             api_port=int(os.environ.get("AIRFLOW_PORT", "8080")),
             engine_port=int(os.environ.get("LOCAL_SAGEMAKER_PORT", "4599")),
             mode=mode,
+            executor=executor,
+            postgres_port=int(os.environ.get("POSTGRES_PORT", "15432")),
+            redis_port=int(os.environ.get("REDIS_PORT", "16379")),
+            celery_concurrency=int(os.environ.get("CELERY_WORKER_CONCURRENCY", "4")),
         )
 
 
@@ -103,6 +138,9 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # A stack started from a test run is still a real deployment: pytest's unit-test mode would
+            # swap in Airflow's test defaults (cron data intervals, DAGs unpaused at creation, ...).
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
@@ -119,6 +157,20 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         }
     )
+    if settings.executor == "celery":
+        env.update(_celery_environment(settings))
     if settings.mode == "local":
         env["AIRFLOW_CONN_AWS_DEFAULT"] = local_connection(settings.engine_url)
+    env.update(settings.airflow_config)
     return env
+
+
+def _celery_environment(settings: StackSettings) -> dict[str, str]:
+    password = settings.postgres_password
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_url(settings.postgres_port, password),
+        "AIRFLOW__CELERY__BROKER_URL": redis_url(settings.redis_port),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres_url(settings.postgres_port, password),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(settings.celery_concurrency),
+    }
