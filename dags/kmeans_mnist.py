@@ -48,8 +48,7 @@ from include.sagemaker_requests import configs
 from include.sagemaker_requests.deployment import deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import run_names
-from include.sweeps.entries import training_entry
-from include.sweeps.grid import sweep_values
+from include.sweeps.entries import report_entry
 from operators.clustering_report import ClusteringReportOperator
 from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
@@ -60,6 +59,7 @@ from operators.sagemaker_resumable import (
     ResumableModelOperator,
     ResumableTrainingOperator,
 )
+from operators.sweep_params import run_sweep, sweep_params
 
 FEATURE_DIM = 784
 MODEL_PACKAGE_GROUP = "kmeans-mnist"
@@ -132,39 +132,19 @@ SWEPT_PARAMS = ("k", "epochs", "init_method", "mini_batch_size")
             title="Keep the endpoint",
             description="Leave the endpoint running after the run (you pay for it on AWS).",
         ),
-        "sweep_grid": Param(
-            {},
-            type="object",
-            title="Sweep grid",
-            description='Values to sweep by logical date, e.g. {"k": [8, 10, 12]}: each run takes the '
-            "point of its week after the sweep start and overrides the params of the same name "
-            f"({', '.join(SWEPT_PARAMS)}). Empty: use the params as given.",
-        ),
-        "sweep_start": Param(
-            START_DATE.date().isoformat(),
-            type="string",
-            format="date",
-            title="Sweep start",
-            description="The week of this date takes the grid's first point, the next week the second, ...",
-        ),
+        **sweep_params(START_DATE, SWEPT_PARAMS, example={"k": [8, 10, 12]}),
     },
     render_template_as_native_obj=True,
 )
 def kmeans_mnist():
     @task(multiple_outputs=True)
-    def plan_run(dag_run=None, params=None) -> dict:
+    def plan_run(dag=None, dag_run=None, params=None) -> dict:
         """Name this run's resources, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         image = image_uri("kmeans", target.region)
         prefix = f"s3://{target.bucket}/{names.s3_prefix}"
-        sweep = sweep_values(
-            {name: params[name] for name in SWEPT_PARAMS},
-            params["sweep_grid"],
-            dag_run.logical_date or dag_run.run_after,
-            params["sweep_start"],
-            SCHEDULE,
-        )
+        sweep = run_sweep(SWEPT_PARAMS, SCHEDULE, dag=dag, dag_run=dag_run, params=params)
         return {
             **target.to_dict(),
             **names.to_dict(),
@@ -280,11 +260,11 @@ def kmeans_mnist():
     @task
     def leaderboard_entry(run: dict, train: dict, report: dict) -> dict:
         """This run's leaderboard row: its hyperparameters, clustering metrics and training metrics."""
-        return training_entry(
+        return report_entry(
             train["Training"],
             run["hyperparameters"],
-            {name: report[name] for name in ("purity", "nmi", "ari")},
-            report_uri=report["report_s3_uri"],
+            report,
+            ("purity", "nmi", "ari"),
             sweep_point=run["sweep_index"],
         )
 

@@ -6,8 +6,10 @@ recordIO-protobuf with the labels turned into a yes/no question — is this digi
 SageMaker's built-in Linear Learner as a binary classifier, then deploy it and measure it on test digits.
 
 1. **plan_run** — names every SageMaker resource of this run (unique per run, valid, passed downstream
-   through XCom) and reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
-   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise).
+   through XCom), reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
+   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise) and settles the hyperparameters:
+   the params as given, or — when *sweep_grid* is set — overridden by the grid point the run's logical
+   date picks (`include/sweeps/grid.py`: one point per weekly period after *sweep_start*, wrapping around).
 2. **ingest_mnist** — loads MNIST from the chosen source (the offline sample by default) and uploads the
    train, validation and test splits as Parquet (one string-named column per pixel plus `label`, one
    file per split, written with fastparquet).
@@ -23,8 +25,19 @@ SageMaker's built-in Linear Learner as a binary classifier, then deploy it and m
 7. **classification_report** — accuracy, precision and recall of "0" and of "not 0", the confusion matrix
    and the misclassified digits, as `report.html` and `metrics.json` under the run's S3 prefix. About
    90% of digits are not a 0, so accuracy alone says little: read the recall of "0".
-8. **teardown** — deletes the endpoint, endpoint config and model whatever happened before (unless
+8. **record_leaderboard** — appends the run (hyperparameters, accuracy, macro F1, the job's metrics, run
+   id, logical date, report) to the shared leaderboard `s3://<bucket>/leaderboards/linear-learner-mnist/`,
+   one object per run, and rewrites its `leaderboard.json`, `.csv` and `.html` ranked by accuracy.
+9. **teardown** — deletes the endpoint, endpoint config and model whatever happened before (unless
    *keep_endpoint* is set); a failed run still ends failed.
+
+**Sweeping by backfill.** With a grid in *sweep_grid* (over epochs, mini_batch_size, num_models and
+model_selection_criteria), each run of a backfill takes the next point:
+
+    airflow backfill create --dag-id linear_learner_mnist --from-date 2026-01-01 --to-date 2026-01-21 \
+        --dag-run-conf '{"sweep_grid": {"mini_batch_size": [100, 200, 500]}}' --max-active-runs 3
+
+runs the Sundays 4, 11 and 18 January with mini-batches of 100, 200 and 500, all on one leaderboard.
 
 Runs offline against the local SageMaker engine, or on AWS when the `aws_default` connection points
 there. Retries are safe: a retried task reuses what its first try created.
@@ -43,7 +56,9 @@ from include.sagemaker_requests import configs
 from include.sagemaker_requests.deployment import deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import run_names
+from include.sweeps.entries import report_entry
 from operators.classification_report import ClassificationReportOperator
+from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.parquet_to_recordio import ParquetToRecordIOOperator
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
@@ -53,8 +68,15 @@ from operators.sagemaker_resumable import (
     ResumableModelOperator,
     ResumableTrainingOperator,
 )
+from operators.sweep_params import run_sweep, sweep_params
 
 MODEL_PACKAGE_GROUP = "linear-learner-mnist"
+LEADERBOARD = "linear-learner-mnist"
+SCHEDULE = "@weekly"
+START_DATE = datetime(2026, 1, 1)
+# The params a sweep grid may override; they are the job's hyperparameters (model_selection_criteria as
+# binary_classifier_model_selection_criteria).
+SWEPT_PARAMS = ("epochs", "mini_batch_size", "num_models", "model_selection_criteria")
 SPLITS = ("train", "validation", "test")
 LABEL_COLUMN = "label"
 # The seed's question "is it a 0?": digit 0 is the positive class (1.0), every other digit 0.0.
@@ -69,8 +91,8 @@ RECORDIO = "application/x-recordio-protobuf"
 @dag(
     dag_id="linear_learner_mnist",
     dag_display_name="Linear Learner on MNIST (is it a 0?)",
-    schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
+    schedule=SCHEDULE,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=4,
     doc_md=__doc__,
@@ -137,19 +159,23 @@ RECORDIO = "application/x-recordio-protobuf"
             title="Keep the endpoint",
             description="Leave the endpoint running after the run (you pay for it on AWS).",
         ),
+        **sweep_params(START_DATE, SWEPT_PARAMS, example={"mini_batch_size": [100, 200, 500]}),
     },
     render_template_as_native_obj=True,
 )
 def linear_learner_mnist():
     @task(multiple_outputs=True)
-    def plan_run(dag_run=None) -> dict:
-        """Name this run's resources and read where it deploys."""
+    def plan_run(dag=None, dag_run=None, params=None) -> dict:
+        """Name this run's resources, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         prefix = f"s3://{target.bucket}/{names.s3_prefix}"
+        sweep = run_sweep(SWEPT_PARAMS, SCHEDULE, dag=dag, dag_run=dag_run, params=params)
         return {
             **target.to_dict(),
             **names.to_dict(),
+            "hyperparameters": sweep["values"],
+            "sweep_index": sweep["index"],
             "image": image_uri("linear-learner", target.region),
             **{f"{split}_recordio": f"{prefix}/recordio/{split}/" for split in SPLITS},
             "output_path": f"{prefix}/models",
@@ -201,6 +227,7 @@ def linear_learner_mnist():
     @task
     def training_request(run: dict, train: dict, validation: dict, params=None) -> dict:
         """The CreateTrainingJob request of this run."""
+        hyperparameters = run["hyperparameters"]
         return configs.training_job(
             name=run["training_job"],
             image=run["image"],
@@ -213,10 +240,10 @@ def linear_learner_mnist():
             hyperparameters={
                 "predictor_type": "binary_classifier",
                 "feature_dim": train["feature_dim"],
-                "mini_batch_size": params["mini_batch_size"],
-                "epochs": params["epochs"],
-                "num_models": params["num_models"],
-                "binary_classifier_model_selection_criteria": params["model_selection_criteria"],
+                "mini_batch_size": hyperparameters["mini_batch_size"],
+                "epochs": hyperparameters["epochs"],
+                "num_models": hyperparameters["num_models"],
+                "binary_classifier_model_selection_criteria": hyperparameters["model_selection_criteria"],
             },
             instance_type=params["instance_type"],
         )
@@ -288,6 +315,26 @@ def linear_learner_mnist():
         report_s3_prefix=run["report_prefix"],
         title='Linear Learner on MNIST, "is it a 0?" — {{ run_id }}',
         class_names=CLASS_NAMES,
+    )
+
+    @task
+    def leaderboard_entry(run: dict, train: dict, report: dict) -> dict:
+        """This run's leaderboard row: its hyperparameters, accuracy and training metrics."""
+        return report_entry(
+            train["Training"],
+            run["hyperparameters"],
+            report,
+            ("accuracy", "macro_f1"),
+            sweep_point=run["sweep_index"],
+        )
+
+    LeaderboardOperator(
+        task_id="record_leaderboard",
+        bucket=run["bucket"],
+        leaderboard=LEADERBOARD,
+        entries=leaderboard_entry(run, train.output, report.output),
+        metric="accuracy",
+        direction="maximize",
     )
 
     teardown = SageMakerCleanupOperator(

@@ -7,8 +7,10 @@ scikit-learn framework image, then classify the test digits with a batch transfo
 endpoint, and measure the predictions against the true labels.
 
 1. **plan_run** — names every SageMaker resource of this run (unique per run, valid, passed downstream
-   through XCom) and reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
-   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise).
+   through XCom), reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
+   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise) and settles the hyperparameters:
+   the params as given, or — when *sweep_grid* is set — overridden by the grid point the run's logical
+   date picks (`include/sweeps/grid.py`: one point per weekly period after *sweep_start*, wrapping around).
 2. **ingest_training_data** — the train and validation splits as CSV (label first);
    **ingest_test_data** — the test split as CSV with labels and as features only (the transform input).
 3. **upload_source_dir** — packs the script's directory as `sourcedir.tar.gz` under the run's S3 prefix.
@@ -23,7 +25,19 @@ endpoint, and measure the predictions against the true labels.
    digit's true label.
 7. **classification_report** — accuracy, per-digit precision, recall and F1, the confusion matrix and
    the misclassified digits, as `report.html` and `metrics.json` under the run's S3 prefix.
-8. **teardown** — deletes the model whatever happened before; a failed run still ends failed.
+8. **record_leaderboard** — appends the run (hyperparameters, accuracy, macro F1, the script's
+   `train:accuracy` and `validation:accuracy`, run id, logical date, report) to the shared leaderboard
+   `s3://<bucket>/leaderboards/mnist-batch-transform/`, one object per run, and rewrites its
+   `leaderboard.json`, `.csv` and `.html` ranked by accuracy.
+9. **teardown** — deletes the model whatever happened before; a failed run still ends failed.
+
+**Sweeping by backfill.** With a grid in *sweep_grid* (over hidden_units, max_iter and alpha), each run
+of a backfill takes the next point:
+
+    airflow backfill create --dag-id mnist_batch_transform --from-date 2026-01-01 --to-date 2026-01-21 \
+        --dag-run-conf '{"sweep_grid": {"hidden_units": [32, 64, 128]}}' --max-active-runs 3
+
+runs the Sundays 4, 11 and 18 January with 32, 64 and 128 hidden units, all on one leaderboard.
 
 Runs offline against the local SageMaker engine (the script runs with the project's own Python
 environment there), or on AWS when the `aws_default` connection points there. Retries are safe: a
@@ -43,18 +57,26 @@ from include.sagemaker_requests.deployment import deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import run_names
 from include.sagemaker_requests.source_dir import ARCHIVE_NAME
+from include.sweeps.entries import report_entry
 from include.training_scripts import (
     MNIST_CLASSIFIER,
     MNIST_CLASSIFIER_ENTRY_POINT,
     MNIST_CLASSIFIER_METRICS,
 )
 from operators.classification_report import ClassificationReportOperator
+from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 from operators.sagemaker_resumable import ResumableTrainingOperator
 from operators.sagemaker_resumable_transform import ResumableTransformOperator
+from operators.sweep_params import run_sweep, sweep_params
 
 MODEL_PACKAGE_GROUP = "mnist-script-mode"
+LEADERBOARD = "mnist-batch-transform"
+SCHEDULE = "@weekly"
+START_DATE = datetime(2026, 1, 1)
+# The params a sweep grid may override; they are the script's arguments (--hidden-units, ...).
+SWEPT_PARAMS = ("hidden_units", "max_iter", "alpha")
 DIGITS = [str(digit) for digit in range(10)]
 CSV = "text/csv"
 
@@ -62,8 +84,8 @@ CSV = "text/csv"
 @dag(
     dag_id="mnist_batch_transform",
     dag_display_name="Script mode + batch transform on MNIST",
-    schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
+    schedule=SCHEDULE,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=4,
     doc_md=__doc__,
@@ -123,19 +145,23 @@ CSV = "text/csv"
             title="Batch strategy",
             description="MultiRecord packs as many digits as fit in a request; SingleRecord sends one each.",
         ),
+        **sweep_params(START_DATE, SWEPT_PARAMS, example={"hidden_units": [32, 64, 128]}),
     },
     render_template_as_native_obj=True,
 )
 def mnist_batch_transform():
     @task(multiple_outputs=True)
-    def plan_run(dag_run=None) -> dict:
-        """Name this run's resources and read where it deploys."""
+    def plan_run(dag=None, dag_run=None, params=None) -> dict:
+        """Name this run's resources, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         prefix = f"s3://{target.bucket}/{names.s3_prefix}"
+        sweep = run_sweep(SWEPT_PARAMS, SCHEDULE, dag=dag, dag_run=dag_run, params=params)
         return {
             **target.to_dict(),
             **names.to_dict(),
+            "hyperparameters": sweep["values"],
+            "sweep_index": sweep["index"],
             "transform_job": f"{names.training_job}-transform",
             "image": image_uri("sklearn", target.region),
             "source_dir": f"{prefix}/code/{ARCHIVE_NAME}",
@@ -194,11 +220,8 @@ def mnist_batch_transform():
             hyperparameters=script_mode.hyperparameters(
                 MNIST_CLASSIFIER_ENTRY_POINT,
                 source_dir,
-                {
-                    "hidden-units": params["hidden_units"],
-                    "max-iter": params["max_iter"],
-                    "alpha": params["alpha"],
-                },
+                # The script's arguments are the params' names with dashes.
+                {name.replace("_", "-"): value for name, value in run["hyperparameters"].items()},
             ),
             instance_type=params["instance_type"],
         )
@@ -293,6 +316,26 @@ def mnist_batch_transform():
         report_s3_prefix=run["report_prefix"],
         title="Script-mode classifier, batch transform of MNIST — {{ run_id }}",
         class_names=DIGITS,
+    )
+
+    @task
+    def leaderboard_entry(run: dict, train: dict, report: dict) -> dict:
+        """This run's leaderboard row: its hyperparameters, accuracy and the script's metrics."""
+        return report_entry(
+            train["Training"],
+            run["hyperparameters"],
+            report,
+            ("accuracy", "macro_f1"),
+            sweep_point=run["sweep_index"],
+        )
+
+    LeaderboardOperator(
+        task_id="record_leaderboard",
+        bucket=run["bucket"],
+        leaderboard=LEADERBOARD,
+        entries=leaderboard_entry(run, train.output, report.output),
+        metric="accuracy",
+        direction="maximize",
     )
 
     teardown = SageMakerCleanupOperator(task_id="teardown", model_name=run["model"])

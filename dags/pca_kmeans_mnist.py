@@ -5,9 +5,11 @@ The SageMaker Spark pipeline example: reduce the 784 pixels of each digit to its
 components with the built-in PCA algorithm, cluster the projections with the built-in k-means, and serve
 both models as endpoints that turn a digit into its cluster.
 
-1. **plan_run** — names every SageMaker resource of this run, per stage (`…-pca-…`, `…-kmeans-…`), and
-   reads the bucket, role and region (Airflow Variables `sagemaker_bucket`, `sagemaker_role_arn`,
-   `sagemaker_region`; local defaults otherwise).
+1. **plan_run** — names every SageMaker resource of this run, per stage (`…-pca-…`, `…-kmeans-…`), reads
+   the bucket, role and region (Airflow Variables `sagemaker_bucket`, `sagemaker_role_arn`,
+   `sagemaker_region`; local defaults otherwise) and settles the hyperparameters: the params as given,
+   or — when *sweep_grid* is set — overridden by the grid point the run's logical date picks
+   (`include/sweeps/grid.py`: one point per weekly period after *sweep_start*, wrapping around).
 2. **ingest_mnist** — loads MNIST from the chosen source (the offline sample by default) and uploads the
    train and test splits as recordIO-protobuf.
 3. **train_pca** — a PCA training job (`num_components` of 784 features); **register_pca** records the
@@ -24,8 +26,20 @@ both models as endpoints that turn a digit into its cluster.
    keeps each digit with its `closest_cluster` and `distance_to_cluster`.
 8. **clustering_report** — purity, NMI, ARI, cluster sizes, the cluster × digit table and sample digits
    per cluster, as `report.html` and `metrics.json` under the run's S3 prefix.
-9. **teardown_pca**, **teardown_kmeans** — delete each stage's endpoint, endpoint config and model
+9. **record_leaderboard** — appends the run (hyperparameters, purity, NMI, ARI, the k-means job's
+   metrics, both training jobs, run id, logical date, report) to the shared leaderboard
+   `s3://<bucket>/leaderboards/pca-kmeans-mnist/`, one object per run, and rewrites its
+   `leaderboard.json`, `.csv` and `.html` ranked by purity.
+10. **teardown_pca**, **teardown_kmeans** — delete each stage's endpoint, endpoint config and model
    whatever happened before (unless *keep_endpoint* is set); a failed run still ends failed.
+
+**Sweeping by backfill.** With a grid in *sweep_grid* (over num_components, k, epochs and
+mini_batch_size), each run of a backfill takes the next point:
+
+    airflow backfill create --dag-id pca_kmeans_mnist --from-date 2026-01-01 --to-date 2026-01-21 \
+        --dag-run-conf '{"sweep_grid": {"num_components": [20, 50, 100]}}' --max-active-runs 3
+
+runs the Sundays 4, 11 and 18 January with 20, 50 and 100 components, all on one leaderboard.
 
 The two models are registered in two groups because they are two models: each group's versions are
 interchangeable versions of one model (a PCA, or a k-means over 50-component projections), which a
@@ -46,7 +60,9 @@ from include.sagemaker_requests import batch_transform, configs
 from include.sagemaker_requests.deployment import deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import run_names
+from include.sweeps.entries import report_entry
 from operators.clustering_report import ClusteringReportOperator
+from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 from operators.sagemaker_resumable import (
@@ -56,11 +72,17 @@ from operators.sagemaker_resumable import (
     ResumableTrainingOperator,
 )
 from operators.sagemaker_resumable_transform import ResumableTransformOperator
+from operators.sweep_params import run_sweep, sweep_params
 
 FEATURE_DIM = 784
 RECORDIO = "application/x-recordio-protobuf"
 PCA_PACKAGE_GROUP = "pca-mnist"
 KMEANS_PACKAGE_GROUP = "pca-kmeans-mnist"
+LEADERBOARD = "pca-kmeans-mnist"
+SCHEDULE = "@weekly"
+START_DATE = datetime(2026, 1, 1)
+# The params a sweep grid may override; they are the two jobs' hyperparameters.
+SWEPT_PARAMS = ("num_components", "k", "epochs", "mini_batch_size")
 
 
 def model_artifact(training_task_id: str) -> str:
@@ -72,8 +94,8 @@ def model_artifact(training_task_id: str) -> str:
 @dag(
     dag_id="pca_kmeans_mnist",
     dag_display_name="PCA + k-means on MNIST",
-    schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
+    schedule=SCHEDULE,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=4,
     doc_md=__doc__,
@@ -133,21 +155,25 @@ def model_artifact(training_task_id: str) -> str:
             title="Keep the endpoints",
             description="Leave both endpoints running after the run (you pay for them on AWS).",
         ),
+        **sweep_params(START_DATE, SWEPT_PARAMS, example={"num_components": [20, 50, 100]}),
     },
     render_template_as_native_obj=True,
 )
 def pca_kmeans_mnist():
     @task(multiple_outputs=True)
-    def plan_run(dag_run=None) -> dict:
-        """Name this run's resources, per stage, and read where it deploys."""
+    def plan_run(dag=None, dag_run=None, params=None) -> dict:
+        """Name this run's resources, per stage, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         pca = run_names(dag_run.dag_id, dag_run.run_id, stage="pca")
         kmeans = run_names(dag_run.dag_id, dag_run.run_id, stage="kmeans")
         bucket = f"s3://{target.bucket}"
+        sweep = run_sweep(SWEPT_PARAMS, SCHEDULE, dag=dag, dag_run=dag_run, params=params)
         return {
             **target.to_dict(),
             "s3_prefix": names.s3_prefix,
+            "hyperparameters": sweep["values"],
+            "sweep_index": sweep["index"],
             **{f"pca_{kind}": name for kind, name in pca.to_dict().items()},
             **{f"kmeans_{kind}": name for kind, name in kmeans.to_dict().items()},
             "transform_job": f"{pca.training_job}-transform",
@@ -188,8 +214,8 @@ def pca_kmeans_mnist():
             output_path=run["output_path"],
             hyperparameters={
                 "feature_dim": FEATURE_DIM,
-                "num_components": params["num_components"],
-                "mini_batch_size": params["mini_batch_size"],
+                "num_components": run["hyperparameters"]["num_components"],
+                "mini_batch_size": run["hyperparameters"]["mini_batch_size"],
             },
             instance_type=params["instance_type"],
         )
@@ -258,7 +284,7 @@ def pca_kmeans_mnist():
     )
 
     @task
-    def kmeans_training_data(run: dict, data: dict, transform: dict, params=None) -> dict:
+    def kmeans_training_data(run: dict, data: dict, transform: dict) -> dict:
         """Label every projected training digit again and store the projections as recordIO-protobuf."""
         from include.inference.projections import projected_recordio
 
@@ -277,7 +303,7 @@ def pca_kmeans_mnist():
             body = projected_recordio(
                 read(batch_transform.output_uri(source, train["s3_uri"], output_path)),
                 read(source),
-                params["num_components"],
+                run["hyperparameters"]["num_components"],
             )
             keys.append(f"{prefix.rstrip('/')}/{key.rsplit('/', 1)[-1]}")
             s3.load_bytes(body, keys[-1], bucket, replace=True)
@@ -288,6 +314,7 @@ def pca_kmeans_mnist():
     @task
     def kmeans_training_request(run: dict, projections: dict, params=None) -> dict:
         """The CreateTrainingJob request of the k-means stage, on the PCA projections."""
+        hyperparameters = run["hyperparameters"]
         return configs.training_job(
             name=run["kmeans_training_job"],
             image=run["kmeans_image"],
@@ -295,10 +322,10 @@ def pca_kmeans_mnist():
             channels=[configs.s3_channel("train", projections["s3_uri"], RECORDIO)],
             output_path=run["output_path"],
             hyperparameters={
-                "k": params["k"],
-                "feature_dim": params["num_components"],
-                "epochs": params["epochs"],
-                "mini_batch_size": params["mini_batch_size"],
+                "k": hyperparameters["k"],
+                "feature_dim": hyperparameters["num_components"],
+                "epochs": hyperparameters["epochs"],
+                "mini_batch_size": hyperparameters["mini_batch_size"],
             },
             instance_type=params["instance_type"],
         )
@@ -358,6 +385,27 @@ def pca_kmeans_mnist():
         predictions_s3_uri=predictions,
         report_s3_prefix=run["report_prefix"],
         title="PCA + k-means clustering of MNIST — {{ run_id }}",
+    )
+
+    @task
+    def leaderboard_entry(run: dict, train_pca: dict, train_kmeans: dict, report: dict) -> dict:
+        """This run's leaderboard row: its hyperparameters, clustering metrics and k-means metrics."""
+        return report_entry(
+            train_kmeans["Training"],
+            run["hyperparameters"],
+            report,
+            ("purity", "nmi", "ari"),
+            pca_training_job=train_pca["Training"]["TrainingJobName"],
+            sweep_point=run["sweep_index"],
+        )
+
+    LeaderboardOperator(
+        task_id="record_leaderboard",
+        bucket=run["bucket"],
+        leaderboard=LEADERBOARD,
+        entries=leaderboard_entry(run, train_pca.output, train_kmeans.output, report.output),
+        metric="purity",
+        direction="maximize",
     )
 
     teardown_pca = SageMakerCleanupOperator(

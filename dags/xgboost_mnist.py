@@ -5,8 +5,10 @@ The seed "XGBoost on MNIST": train SageMaker's XGBoost container to classify han
 libsvm files, deploy the model, and measure its accuracy on test digits it has never seen.
 
 1. **plan_run** — names every SageMaker resource of this run (unique per run, valid, passed downstream
-   through XCom) and reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
-   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise).
+   through XCom), reads the bucket, role and region (Airflow Variables `sagemaker_bucket`,
+   `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise) and settles the hyperparameters:
+   the params as given, or — when *sweep_grid* is set — overridden by the grid point the run's logical
+   date picks (`include/sweeps/grid.py`: one point per weekly period after *sweep_start*, wrapping around).
 2. **ingest_mnist** — loads MNIST from the chosen source (the offline sample by default) and uploads
    the train, validation and test splits as libsvm.
 3. **train** — an XGBoost training job (`multi:softmax` over 10 classes with the seed's eta, gamma,
@@ -18,8 +20,19 @@ libsvm files, deploy the model, and measure its accuracy on test digits it has n
    on) and keeps each one's predicted digit.
 6. **accuracy_report** — accuracy, per-digit precision, recall and F1, the confusion matrix and the
    misclassified digits, as `report.html` and `metrics.json` under the run's S3 prefix.
-7. **teardown** — deletes the endpoint, endpoint config and model whatever happened before (unless
+7. **record_leaderboard** — appends the run (hyperparameters, accuracy, macro F1, the job's `validation:*`
+   metrics, run id, logical date, report) to the shared leaderboard `s3://<bucket>/leaderboards/xgboost-mnist/`,
+   one object per run, and rewrites its `leaderboard.json`, `.csv` and `.html` ranked by accuracy.
+8. **teardown** — deletes the endpoint, endpoint config and model whatever happened before (unless
    *keep_endpoint* is set); a failed run still ends failed.
+
+**Sweeping by backfill.** With a grid in *sweep_grid* (over eta, gamma, min_child_weight, num_round and
+max_depth), each run of a backfill takes the next point:
+
+    airflow backfill create --dag-id xgboost_mnist --from-date 2026-01-01 --to-date 2026-01-21 \
+        --dag-run-conf '{"sweep_grid": {"eta": [0.1, 0.2, 0.3]}}' --max-active-runs 3
+
+runs the Sundays 4, 11 and 18 January with eta = 0.1, 0.2 and 0.3, all on one leaderboard.
 
 Runs offline against the local SageMaker engine, or on AWS when the `aws_default` connection points
 there. Retries are safe: a retried task reuses what its first try created.
@@ -38,7 +51,9 @@ from include.sagemaker_requests import configs
 from include.sagemaker_requests.deployment import deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import run_names
+from include.sweeps.entries import report_entry
 from operators.classification_report import ClassificationReportOperator
+from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 from operators.sagemaker_resumable import (
@@ -47,17 +62,22 @@ from operators.sagemaker_resumable import (
     ResumableModelOperator,
     ResumableTrainingOperator,
 )
+from operators.sweep_params import run_sweep, sweep_params
 
 MODEL_PACKAGE_GROUP = "xgboost-mnist"
+LEADERBOARD = "xgboost-mnist"
 DIGITS = [str(digit) for digit in range(10)]
-HYPERPARAMETERS = ("objective", "num_class", "num_round", "eta", "gamma", "min_child_weight", "max_depth")
+SCHEDULE = "@weekly"
+START_DATE = datetime(2026, 1, 1)
+# The params a sweep grid may override; with objective and num_class they are the job's hyperparameters.
+SWEPT_PARAMS = ("eta", "gamma", "min_child_weight", "num_round", "max_depth")
 
 
 @dag(
     dag_id="xgboost_mnist",
     dag_display_name="XGBoost on MNIST",
-    schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
+    schedule=SCHEDULE,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=4,
     doc_md=__doc__,
@@ -145,20 +165,24 @@ HYPERPARAMETERS = ("objective", "num_class", "num_round", "eta", "gamma", "min_c
             title="Keep the endpoint",
             description="Leave the endpoint running after the run (you pay for it on AWS).",
         ),
+        **sweep_params(START_DATE, SWEPT_PARAMS, example={"eta": [0.1, 0.2, 0.3]}),
     },
     render_template_as_native_obj=True,
 )
 def xgboost_mnist():
     @task(multiple_outputs=True)
-    def plan_run(dag_run=None) -> dict:
-        """Name this run's resources and read where it deploys."""
+    def plan_run(dag=None, dag_run=None, params=None) -> dict:
+        """Name this run's resources, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         image = image_uri("xgboost", target.region)
         prefix = f"s3://{target.bucket}/{names.s3_prefix}"
+        sweep = run_sweep(SWEPT_PARAMS, SCHEDULE, dag=dag, dag_run=dag_run, params=params)
         return {
             **target.to_dict(),
             **names.to_dict(),
+            "hyperparameters": sweep["values"],
+            "sweep_index": sweep["index"],
             "image": image,
             "output_path": f"{prefix}/models",
             "report_prefix": f"{prefix}/report",
@@ -182,7 +206,11 @@ def xgboost_mnist():
     def training_request(run: dict, data: dict, params=None) -> dict:
         """The CreateTrainingJob request of this run."""
         libsvm = data["outputs"]["libsvm"]
-        hyperparameters = {name: params[name] for name in HYPERPARAMETERS}
+        hyperparameters = {
+            "objective": params["objective"],
+            "num_class": params["num_class"],
+            **run["hyperparameters"],
+        }
         if params["nthread"] is not None:
             hyperparameters["nthread"] = params["nthread"]
         return configs.training_job(
@@ -267,6 +295,26 @@ def xgboost_mnist():
         report_s3_prefix=run["report_prefix"],
         title="XGBoost on MNIST — {{ run_id }}",
         class_names=DIGITS,
+    )
+
+    @task
+    def leaderboard_entry(run: dict, train: dict, report: dict) -> dict:
+        """This run's leaderboard row: its hyperparameters, accuracy and training metrics."""
+        return report_entry(
+            train["Training"],
+            run["hyperparameters"],
+            report,
+            ("accuracy", "macro_f1"),
+            sweep_point=run["sweep_index"],
+        )
+
+    LeaderboardOperator(
+        task_id="record_leaderboard",
+        bucket=run["bucket"],
+        leaderboard=LEADERBOARD,
+        entries=leaderboard_entry(run, train.output, report.output),
+        metric="accuracy",
+        direction="maximize",
     )
 
     teardown = SageMakerCleanupOperator(

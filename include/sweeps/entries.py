@@ -29,3 +29,24 @@ def training_entry(
         "model_artifact": (training.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
         **context,
     }
+
+
+def report_entry(
+    training: Mapping[str, Any],
+    hyperparameters: Mapping[str, Any],
+    report: Mapping[str, Any],
+    metric_names: tuple[str, ...],
+    **context: Any,
+) -> dict:
+    """:func:`training_entry` of a run whose report operator returned ``report`` (its headline metrics and
+    ``report_s3_uri``): the ``metric_names`` come from the report and its URI becomes ``report_uri``."""
+    missing = [name for name in metric_names if name not in report]
+    if missing:
+        raise ValueError(f"The report has no metric {missing}; it has {sorted(report)}")
+    return training_entry(
+        training,
+        hyperparameters,
+        {name: report[name] for name in metric_names},
+        report_uri=report["report_s3_uri"],
+        **context,
+    )

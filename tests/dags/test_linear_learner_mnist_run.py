@@ -45,3 +45,8 @@ def test_linear_learner_mnist_finds_the_zeros_and_tears_down(clients: dict) -> N
     versions = sagemaker.list_model_packages(ModelPackageGroupName="linear-learner-mnist")
     assert versions["ModelPackageSummaryList"], "no model version was registered"
     assert left_deployed(sagemaker, names) == []
+    board = read_json(s3, "leaderboards/linear-learner-mnist/leaderboard.json")
+    assert (board["metric"], board["direction"]) == ("accuracy", "maximize")
+    row = next(row for row in board["rows"] if row["run_id"] == run.run_id)
+    assert row["metrics"]["accuracy"] == metrics["accuracy"]
+    assert row["hyperparameters"]["mini_batch_size"] == 200

@@ -51,3 +51,9 @@ def test_script_mode_and_batch_transform_classify_the_test_digits(clients: dict)
     versions = sagemaker.list_model_packages(ModelPackageGroupName="mnist-script-mode")
     assert versions["ModelPackageSummaryList"], "no model version was registered"
     assert left_deployed(sagemaker, names) == []
+    board = read_json(s3, "leaderboards/mnist-batch-transform/leaderboard.json")
+    assert (board["metric"], board["direction"]) == ("accuracy", "maximize")
+    row = next(row for row in board["rows"] if row["run_id"] == run.run_id)
+    assert row["metrics"]["accuracy"] == metrics["accuracy"]
+    assert row["metrics"]["validation:accuracy"] == reported["validation:accuracy"]
+    assert row["hyperparameters"] == {"hidden_units": 64, "max_iter": 20, "alpha": 0.0001}

@@ -48,6 +48,12 @@ def test_pca_kmeans_mnist_succeeds_reports_and_tears_down(clients: dict) -> None
 
     assert left_deployed(sagemaker, pca) == []
     assert left_deployed(sagemaker, kmeans) == []
+    board = read_json(clients["s3"], "leaderboards/pca-kmeans-mnist/leaderboard.json")
+    assert (board["metric"], board["direction"]) == ("purity", "maximize")
+    row = next(row for row in board["rows"] if row["run_id"] == run.run_id)
+    assert row["metrics"]["purity"] == metrics["purity"]
+    assert row["hyperparameters"]["num_components"] == num_components
+    assert (row["training_job"], row["pca_training_job"]) == (kmeans.training_job, pca.training_job)
 
 
 def test_a_failing_validation_fails_the_run_and_tears_down_both_stages(

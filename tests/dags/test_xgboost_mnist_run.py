@@ -33,3 +33,14 @@ def test_xgboost_mnist_succeeds_reports_accuracy_and_tears_down(clients: dict) -
     versions = clients["sagemaker"].list_model_packages(ModelPackageGroupName="xgboost-mnist")
     assert [p["ModelPackageDescription"] for p in versions["ModelPackageSummaryList"]] == [run.run_id]
     assert left_deployed(clients["sagemaker"], names) == []
+    board = read_json(clients["s3"], "leaderboards/xgboost-mnist/leaderboard.json")
+    assert (board["metric"], board["direction"]) == ("accuracy", "maximize")
+    row = next(row for row in board["rows"] if row["run_id"] == run.run_id)
+    assert row["metrics"]["accuracy"] == metrics["accuracy"]
+    assert row["hyperparameters"] == {
+        "eta": 0.2,
+        "gamma": 4,
+        "min_child_weight": 6,
+        "num_round": 10,
+        "max_depth": 5,
+    }

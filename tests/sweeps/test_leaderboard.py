@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from include.sweeps.entries import final_metrics, training_entry
+from include.sweeps.entries import final_metrics, report_entry, training_entry
 from include.sweeps.leaderboard import (
     Leaderboard,
     LeaderboardError,
@@ -175,6 +175,20 @@ def test_training_entry_reads_final_metrics_and_the_model() -> None:
         "model_artifact": "s3://b/job-1/output/model.tar.gz",
         "report_uri": "s3://b/report.html",
     }
+
+
+def test_report_entry_takes_the_named_metrics_and_the_report_uri() -> None:
+    job = {
+        "TrainingJobName": "job-2",
+        "FinalMetricDataList": [{"MetricName": "validation:merror", "Value": 0.1}],
+    }
+    report = {"accuracy": 0.91, "macro_f1": 0.9, "records": 500, "report_s3_uri": "s3://b/r/report.html"}
+    entry = report_entry(job, {"eta": 0.2}, report, ("accuracy",), sweep_point=1)
+    assert entry["metrics"] == {"validation:merror": 0.1, "accuracy": 0.91}
+    assert entry["report_uri"] == "s3://b/r/report.html"
+    assert entry["sweep_point"] == 1
+    with pytest.raises(ValueError, match="purity"):
+        report_entry(job, {"eta": 0.2}, report, ("purity",))
 
 
 def test_concurrent_runs_appending_to_s3_never_lose_an_entry(s3_endpoint: str) -> None:
