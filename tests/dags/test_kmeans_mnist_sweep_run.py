@@ -32,10 +32,11 @@ def test_three_logical_dates_train_three_points_onto_one_leaderboard(clients: di
     ]
     assert trained_k == ["6", "8", "12"]
 
+    # The board is shared by every kmeans_mnist run, including other tests' runs on the same S3.
     board = read_json(clients["s3"], "leaderboards/kmeans-mnist/leaderboard.json")
-    assert board["entries"] == 3
+    assert board["entries"] == len(board["rows"])
     rows = {row["run_id"]: row for row in board["rows"]}
-    assert set(rows) == {run.run_id for run in runs}
+    assert {run.run_id for run in runs} <= set(rows)
     for run, sunday, k in zip(runs, SUNDAYS, (6, 8, 12), strict=True):
         row = rows[run.run_id]
         assert row["hyperparameters"] == {
@@ -49,4 +50,6 @@ def test_three_logical_dates_train_three_points_onto_one_leaderboard(clients: di
         assert row["report_uri"].endswith("/report/report.html")
     msd = [row["metrics"]["test:msd"] for row in board["rows"]]
     assert msd == sorted(msd)
-    assert [row["rank"] for row in board["rows"]] == [1, 2, 3]
+    ranks = [row["rank"] for row in board["rows"]]
+    assert ranks[0] == 1
+    assert ranks == sorted(ranks)
