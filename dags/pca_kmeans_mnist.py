@@ -235,22 +235,15 @@ def pca_kmeans_mnist():
     @task
     def deployment_requests(run: dict, train: dict, stage: str, params=None) -> dict:
         """CreateModel, CreateEndpointConfig and CreateEndpoint requests for one stage's trained model."""
-        return {
-            "model": configs.model(
-                name=run[f"{stage}_model"],
-                image=run[f"{stage}_image"],
-                role_arn=run["role_arn"],
-                model_data_url=train["Training"]["ModelArtifacts"]["S3ModelArtifacts"],
-            ),
-            "endpoint_config": configs.endpoint_config(
-                name=run[f"{stage}_endpoint_config"],
-                model_name=run[f"{stage}_model"],
-                instance_type=params["instance_type"],
-            ),
-            "endpoint": configs.endpoint(
-                name=run[f"{stage}_endpoint"], config_name=run[f"{stage}_endpoint_config"]
-            ),
-        }
+        return configs.deployment(
+            model_name=run[f"{stage}_model"],
+            endpoint_config_name=run[f"{stage}_endpoint_config"],
+            endpoint_name=run[f"{stage}_endpoint"],
+            image=run[f"{stage}_image"],
+            role_arn=run["role_arn"],
+            model_data_url=train["Training"]["ModelArtifacts"]["S3ModelArtifacts"],
+            instance_type=params["instance_type"],
+        )
 
     pca_requests = deployment_requests.override(task_id="pca_deployment_requests")(
         run, train_pca.output, stage="pca"

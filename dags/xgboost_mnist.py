@@ -243,18 +243,15 @@ def xgboost_mnist():
     @task
     def deployment_requests(run: dict, train: dict, params=None) -> dict:
         """CreateModel, CreateEndpointConfig and CreateEndpoint requests for the trained model."""
-        return {
-            "model": configs.model(
-                name=run["model"],
-                image=run["image"],
-                role_arn=run["role_arn"],
-                model_data_url=train["Training"]["ModelArtifacts"]["S3ModelArtifacts"],
-            ),
-            "endpoint_config": configs.endpoint_config(
-                name=run["endpoint_config"], model_name=run["model"], instance_type=params["instance_type"]
-            ),
-            "endpoint": configs.endpoint(name=run["endpoint"], config_name=run["endpoint_config"]),
-        }
+        return configs.deployment(
+            model_name=run["model"],
+            endpoint_config_name=run["endpoint_config"],
+            endpoint_name=run["endpoint"],
+            image=run["image"],
+            role_arn=run["role_arn"],
+            model_data_url=train["Training"]["ModelArtifacts"]["S3ModelArtifacts"],
+            instance_type=params["instance_type"],
+        )
 
     requests = deployment_requests(run, train.output)
     create_model = ResumableModelOperator(task_id="create_model", config=requests["model"])

@@ -88,6 +88,26 @@ def endpoint(*, name: str, config_name: str) -> dict:
     return {"EndpointName": name, "EndpointConfigName": config_name}
 
 
+def deployment(
+    *,
+    model_name: str,
+    endpoint_config_name: str,
+    endpoint_name: str,
+    image: str,
+    role_arn: str,
+    model_data_url: str,
+    instance_type: str = "ml.m5.large",
+) -> dict:
+    """The ``model``, ``endpoint_config`` and ``endpoint`` requests that deploy one trained model."""
+    return {
+        "model": model(name=model_name, image=image, model_data_url=model_data_url, role_arn=role_arn),
+        "endpoint_config": endpoint_config(
+            name=endpoint_config_name, model_name=model_name, instance_type=instance_type
+        ),
+        "endpoint": endpoint(name=endpoint_name, config_name=endpoint_config_name),
+    }
+
+
 def model_artifact(output_path: str, training_job_name: str) -> str:
     """Where SageMaker puts a job's model: ``<S3OutputPath>/<job>/output/model.tar.gz``."""
     return f"{output_path.rstrip('/')}/{training_job_name}/output/model.tar.gz"

@@ -43,3 +43,19 @@ def test_scikit_learn_framework_image_shares_the_xgboost_registries() -> None:
     assert image_uri("sklearn", "eu-west-1", "1.0-1-cpu-py3") == (
         "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.0-1-cpu-py3"
     )
+
+
+def test_deployment_requests_chain_model_config_and_endpoint() -> None:
+    requests = configs.deployment(
+        model_name="m",
+        endpoint_config_name="c",
+        endpoint_name="e",
+        image="img",
+        role_arn="arn:aws:iam::1:role/r",
+        model_data_url="s3://b/model.tar.gz",
+        instance_type="ml.c5.xlarge",
+    )
+    assert requests["model"]["PrimaryContainer"] == {"Image": "img", "ModelDataUrl": "s3://b/model.tar.gz"}
+    variant = requests["endpoint_config"]["ProductionVariants"][0]
+    assert (variant["ModelName"], variant["InstanceType"]) == ("m", "ml.c5.xlarge")
+    assert requests["endpoint"] == {"EndpointName": "e", "EndpointConfigName": "c"}
