@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from include.devstack.settings import local_connection
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 from include.mnist.sources import FASHION_MNIST_DIR
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ import time
 import boto3
 import numpy as np
 
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 from include.mnist.sample import read_sample
 from include.sagemaker_requests import configs
 from include.sagemaker_requests.deployment import LOCAL_ROLE_ARN

@@ -24,7 +24,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score, pairwise_distances_argmin
 
 from include.local_sagemaker.algorithms import mxnet_ndarray
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 from include.mnist.sample import read_sample
 from include.recordio import write_numpy_to_dense_tensor
 from include.sagemaker_requests import configs

@@ -29,17 +29,16 @@ os.environ.pop("AWS_PROFILE", None)
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1 (an ephemeral port), for unit tests of single pieces."""
-    from moto.server import ThreadedMotoServer
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local engine's S3 (its object store behind its front door) on an ephemeral loopback port,
+    for tests of single pieces that read and write S3."""
+    from include.local_sagemaker.engine import LocalSageMaker
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    engine = LocalSageMaker(tmp_path_factory.mktemp("s3-state")).start()
     try:
-        yield f"http://{host}:{port}"
+        yield engine.endpoint_url
     finally:
-        server.stop()
+        engine.stop()
 
 
 @pytest.fixture

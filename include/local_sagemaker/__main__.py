@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
 
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m include.local_sagemaker",
-        description="Local SageMaker engine: S3, SageMaker, SageMaker runtime and CloudWatch Logs "
+        description="Local SageMaker engine: S3, SageMaker, SageMaker runtime, CloudWatch Logs, STS and IAM "
         "on one port.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         engine = LocalSageMaker(arguments.state_dir, arguments.host, arguments.port, arguments.allow_remote)
     except ValueError as error:
         parser.error(str(error))
+    # Engine bugs are logged with their tracebacks (the 500s they cause name only the operation).
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine.start()
     print(
         f"local SageMaker engine listening on {engine.endpoint_url} (state in {engine.state_dir})", flush=True

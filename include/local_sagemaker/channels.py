@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from include.local_sagemaker.names import REGION, split_s3_uri
-from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.object_store import ObjectStore
+from include.local_sagemaker.paths import PathEscapeError, confined
 
 
 class ChannelError(Exception):
@@ -35,7 +36,7 @@ def _no_objects(uri: str, bucket: str, role: str) -> ChannelError:
     )
 
 
-def _prefix_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject]:
+def _prefix_objects(store: ObjectStore, uri: str, role: str) -> list[ChannelObject]:
     bucket, prefix = split_s3_uri(uri)
     keys = [key for key in store.list_keys(bucket, prefix) if not key.endswith("/")]
     if not keys:
@@ -47,7 +48,7 @@ def _prefix_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject]:
     return objects
 
 
-def _manifest_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject]:
+def _manifest_objects(store: ObjectStore, uri: str, role: str) -> list[ChannelObject]:
     bucket, key = split_s3_uri(uri)
     raw = store.get(bucket, key)
     if raw is None:
@@ -65,7 +66,7 @@ def _manifest_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject
     objects = []
     for entry in entries:
         object_key = prefix + entry
-        if store.get(prefix_bucket, object_key) is None:
+        if not store.exists(prefix_bucket, object_key):
             raise ChannelError(
                 f"ClientError: Manifest file {uri} lists s3://{prefix_bucket}/{object_key}, "
                 "which does not exist"
@@ -74,7 +75,7 @@ def _manifest_objects(store: S3Store, uri: str, role: str) -> list[ChannelObject
     return objects
 
 
-def channel_objects(store: S3Store, s3_data_source: dict, role: str = "") -> list[ChannelObject]:
+def channel_objects(store: ObjectStore, s3_data_source: dict, role: str = "") -> list[ChannelObject]:
     """All objects a channel's ``S3DataSource`` names, in key order."""
     data_type = s3_data_source.get("S3DataType", "S3Prefix")
     uri = s3_data_source["S3Uri"]
@@ -91,7 +92,7 @@ def shard(objects: list[ChannelObject], host_index: int, host_count: int) -> lis
 
 
 def download_channel(
-    store: S3Store,
+    store: ObjectStore,
     channel: dict,
     destination: Path,
     role: str = "",
@@ -106,13 +107,18 @@ def download_channel(
     destination.mkdir(parents=True, exist_ok=True)
     written = 0
     for item in objects:
-        data = store.get(item.bucket, item.key)
-        if data is None:  # deleted between listing and copying
+        try:
+            target = confined(destination, item.relative_path)
+        except PathEscapeError:
+            raise ChannelError(
+                f"ClientError: Data download failed: the key s3://{item.bucket}/{item.key} names the file "
+                f"{item.relative_path!r}, which lies outside the channel's directory."
+            ) from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size = store.download(item.bucket, item.key, target)
+        if size is None:  # deleted between listing and copying
             raise ChannelError(
                 f"ClientError: Data download failed: s3://{item.bucket}/{item.key} was deleted"
             )
-        target = destination / item.relative_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        written += len(data)
+        written += size
     return written

@@ -11,7 +11,6 @@ restart the engine brings InService endpoints back even if their model resource 
 from __future__ import annotations
 
 import http.client
-import io
 import os
 import queue
 import random
@@ -29,7 +28,7 @@ from include.local_sagemaker.container import PARENT_PID_VARIABLE, READY_PREFIX
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
-from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.state import ResourceStore
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -68,9 +67,9 @@ def payload_too_large(size: int) -> ServiceError:
     )
 
 
-def _extract_archive(data: bytes, destination: Path, source: str, what: str) -> None:
+def _extract_archive(archive_path: Path, destination: Path, source: str, what: str) -> None:
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+        with tarfile.open(archive_path, mode="r:*") as archive:
             archive.extractall(destination, filter="data")
     except (tarfile.TarError, OSError) as error:
         raise DeploymentFailure(
@@ -79,7 +78,7 @@ def _extract_archive(data: bytes, destination: Path, source: str, what: str) -> 
         ) from error
 
 
-def stage_model(s3: S3Store, container: dict, model_dir: Path) -> None:
+def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
     """Fill ``model_dir`` as a SageMaker model container sees ``/opt/ml/model``.
 
     The model's ``model.tar.gz`` is extracted into it; for script mode, the ``sourcedir.tar.gz`` that
@@ -91,23 +90,25 @@ def stage_model(s3: S3Store, container: dict, model_dir: Path) -> None:
     model_data_url = container.get("ModelDataUrl")
     if model_data_url:
         bucket, key = split_s3_uri(model_data_url, "ModelDataUrl")
-        data = s3.get(bucket, key)
-        if data is None:
+        archive = model_dir.parent / "model.tar.gz"
+        if s3.download(bucket, key, archive) is None:
             raise DeploymentFailure(
                 f"Failed to download model data for container: could not find model data at {model_data_url}."
             )
-        _extract_archive(data, model_dir, model_data_url, "model data")
+        _extract_archive(archive, model_dir, model_data_url, "model data")
+        archive.unlink()
     submit_directory = (container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY", "")
     if submit_directory.startswith("s3://"):
         bucket, key = split_s3_uri(submit_directory, "Environment.SAGEMAKER_SUBMIT_DIRECTORY")
-        data = s3.get(bucket, key)
-        if data is None:
+        archive = model_dir.parent / "sourcedir.tar.gz"
+        if s3.download(bucket, key, archive) is None:
             raise DeploymentFailure(
                 f"Failed to download the source directory {submit_directory} named by "
                 "SAGEMAKER_SUBMIT_DIRECTORY: the object does not exist."
             )
         (model_dir / "code").mkdir(exist_ok=True)
-        _extract_archive(data, model_dir / "code", submit_directory, "source directory")
+        _extract_archive(archive, model_dir / "code", submit_directory, "source directory")
+        archive.unlink()
 
 
 class ModelServer:
@@ -267,7 +268,7 @@ class Hosting:
         endpoints: ResourceStore,
         endpoint_configs: ResourceStore,
         models: ResourceStore,
-        s3: S3Store,
+        s3: ObjectStore,
         logs: LogStore,
         work_root: Path,
     ):

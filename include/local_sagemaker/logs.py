@@ -12,10 +12,11 @@ import json
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.names import ACCOUNT_ID, REGION
+from include.local_sagemaker.paths import file_name
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 _DEFAULT_EVENT_LIMIT = 10_000
@@ -233,7 +234,7 @@ class LogStore:
         return self._groups[name]
 
     def _group_dir(self, name: str) -> Path:
-        return self.root / quote(name, safe="")
+        return self.root / file_name(name)
 
     def _ensure_group(self, name: str) -> None:
         if name in self._groups:
@@ -245,7 +246,7 @@ class LogStore:
         self._groups[name] = {"creationTime": created, "streams": {}}
 
     def _create_stream(self, group: str, name: str) -> _Stream:
-        path = self._group_dir(group) / f"{quote(name, safe='')}.jsonl"
+        path = self._group_dir(group) / f"{file_name(name)}.jsonl"
         path.touch()
         stream = _Stream(name, _now_ms(), path)
         self._groups[group]["streams"][name] = stream

@@ -1,81 +1,46 @@
-"""The engine's front door: one HTTP port for S3, SageMaker, SageMaker runtime and CloudWatch Logs.
+"""The engine's front door: one HTTP port for S3, SageMaker, SageMaker runtime, CloudWatch Logs, STS and IAM.
 
 Requests are routed the way AWS's endpoints would separate them: ``X-Amz-Target: SageMaker.*`` to the
 control plane, ``Logs_20140328.*`` to CloudWatch Logs, ``POST /endpoints/<name>/invocations`` to the
-runtime, and everything else to moto's S3 implementation (whose changes are written through to disk).
+runtime, requests signed for ``sts`` or ``iam`` to the local account, and everything else to the
+object store's S3 gateway (streamed through, never buffered).
+
+Local mode has no authentication, so before routing, every request must prove it does not come from a
+web page: its ``Host`` must be a loopback name or address (a DNS-rebinding page's ``Host`` is its own
+domain) unless the engine was started with ``--allow-remote``, and a request carrying a browser
+``Origin`` other than the engine's own is refused. No response ever grants CORS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
+import logging
 import re
 import socket
-import threading
-from pathlib import Path
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
-
-from include.local_sagemaker.container import register_extra_algorithms
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.hosting import MAX_PAYLOAD_BYTES, Hosting, payload_too_large
+from include.local_sagemaker.local_account import LocalAccount
 from include.local_sagemaker.logs import LogStore
-from include.local_sagemaker.model_registry import ModelRegistry
-from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.s3_proxy import S3Proxy
 from include.local_sagemaker.sagemaker_api import SageMakerApi
-from include.local_sagemaker.state import ResourceStore
-from include.local_sagemaker.training import TrainingRunner
-from include.local_sagemaker.transform import TransformRunner
-from include.local_sagemaker.transform_jobs import TransformJobs
-from include.local_sagemaker.tuning import TuningRunner
-from include.local_sagemaker.tuning_jobs import TuningJobs
+
+log = logging.getLogger(__name__)
 
 _INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations/?$")
-_STATUS_TEXT = {
-    200: "OK",
-    400: "Bad Request",
-    413: "Payload Too Large",
-    424: "Failed Dependency",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-}
-
-
-class _RequestHandler(MotoRequestHandler):
-    # boto3 keeps connections alive; without TCP_NODELAY a small response body can wait ~40 ms for
-    # the client's delayed ACK of the headers.
-    disable_nagle_algorithm = True
-
-    def log_request(self, code="-", size="-") -> None:
-        pass
-
-
-def _status_line(status: int) -> str:
-    return f"{status} {_STATUS_TEXT.get(status, 'Error')}"
-
-
-def _json_response(start_response, status: int, document: dict, extra_headers: list | None = None):
-    body = json.dumps(document).encode()
-    headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
-    start_response(_status_line(status), headers + (extra_headers or []))
-    return [body]
-
-
-def _error_response(start_response, error: ServiceError):
-    return _json_response(start_response, error.status, error.body(), [("x-amzn-ErrorType", error.code)])
-
-
-def _read_body(environ) -> bytes:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    if length:
-        return environ["wsgi.input"].read(length)
-    # Without a length only a chunked (self-terminating) body can be read to its end without blocking.
-    return environ["wsgi.input"].read() if environ.get("wsgi.input_terminated") else b""
+_CREDENTIAL_SERVICE = re.compile(r"Credential=[^/,\s]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+# The names a client on this machine reaches the engine by; ``<bucket>.<name>`` is virtual-host S3.
+_LOCAL_NAMES = ("s3.localhost", "localhost")
 
 
 def is_loopback(host: str) -> bool:
-    """True if every address ``host`` resolves to is a loopback address."""
+    """True if every address ``host`` resolves to is a loopback address (for the listen address)."""
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except socket.gaierror:
@@ -85,212 +50,204 @@ def is_loopback(host: str) -> bool:
     )
 
 
-class EngineApp:
-    """The WSGI application routing each request to its service."""
+def split_host(host_header: str) -> str:
+    """The host name of a ``Host`` header, without its port (``[::1]:5000`` -> ``::1``)."""
+    if host_header.startswith("["):
+        return host_header[1:].partition("]")[0]
+    return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
 
-    def __init__(self, sagemaker: SageMakerApi, logs: LogStore, hosting: Hosting, s3: S3Store):
+
+def is_local_host_name(name: str) -> bool:
+    """A loopback address literal, ``localhost`` or a ``*.localhost`` name (RFC 6761), never resolved:
+    a DNS name that resolves to 127.0.0.1 is exactly what a rebinding page uses."""
+    name = name.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def virtual_host_bucket(name: str) -> str | None:
+    """The bucket of a virtual-host-style S3 request (``<bucket>.localhost``), else None."""
+    name = name.lower().rstrip(".")
+    for base in _LOCAL_NAMES:
+        if name == base:
+            return None
+        if name.endswith("." + base):
+            return name[: -len(base) - 1]
+    return None
+
+
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+def parse_json_request(raw: bytes | None) -> dict:
+    if raw is None:
+        raise ServiceError("ValidationException", "The request body is too large.", 413)
+    try:
+        request = json.loads(raw or b"{}")
+    except (ValueError, RecursionError) as error:
+        raise ServiceError("SerializationException", f"The request body is not valid JSON: {error}") from None
+    if not isinstance(request, dict):
+        raise ServiceError("SerializationException", "The request body must be a JSON object")
+    return request
+
+
+def _header(scope: dict, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The whole request body, or None if it exceeds ``limit`` bytes."""
+    parts, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("the client went away before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+async def _respond(send, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
+    raw_headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _json_headers(request_id: str, error: ServiceError | None = None) -> list[tuple[str, str]]:
+    headers = [("content-type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)]
+    if error is not None:
+        headers.append(("x-amzn-ErrorType", error.code))
+    return headers
+
+
+def _service_error(failure: Exception, operation: str) -> ServiceError:
+    """A refusal as it is; anything else is an engine bug: logged with its traceback, answered 500."""
+    if isinstance(failure, ServiceError):
+        return failure
+    log.error("%s failed", operation, exc_info=failure)
+    return ServiceError("InternalFailure", f"The engine failed on {operation}; see its log.", status=500)
+
+
+class EngineApp:
+    """The ASGI application routing each request to its service."""
+
+    def __init__(
+        self,
+        sagemaker: SageMakerApi,
+        logs: LogStore,
+        hosting: Hosting,
+        s3: S3Proxy,
+        account: LocalAccount,
+        own_origins: Callable[[], set[str]],
+        allow_remote: bool = False,
+    ):
         self.sagemaker = sagemaker
         self.logs = logs
         self.hosting = hosting
         self.s3 = s3
-        self.s3_app = create_backend_app("s3")
+        self.account = account
+        self.own_origins = own_origins
+        self.allow_remote = allow_remote
+        # Handlers are synchronous and may block (an invocation waits for its model server): they run
+        # here, off the event loop, which keeps streaming S3 bodies.
+        self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="engine-request")
 
-    def __call__(self, environ, start_response):
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return
+        host = split_host(_header(scope, b"host"))
+        if not self.allow_remote and not is_local_host_name(host):
+            return await self._refuse(
+                send,
+                f"Host {host!r} is not a loopback name or address. The engine has no authentication, so "
+                "it answers only requests addressed to 127.0.0.1, [::1] or localhost (start it with "
+                "--allow-remote to serve other names).",
+            )
+        origin = _header(scope, b"origin")
+        if origin and origin not in self.own_origins():
+            return await self._refuse(
+                send,
+                f"Requests from the web origin {origin!r} are refused: a web page must not drive the engine.",
+            )
+        if scope["method"] == "OPTIONS":
+            # A preflight from the engine's own origin: allowed, and still no CORS grant.
+            return await _respond(send, 200, b"", [])
+        target = _header(scope, b"x-amz-target")
         if target.startswith("SageMaker."):
-            return self._json_api(self.sagemaker.handle, target.partition(".")[2], environ, start_response)
+            return await self._json_api(self.sagemaker.handle, target.partition(".")[2], receive, send)
         if target.startswith("Logs_20140328."):
-            return self._json_api(self.logs.handle, target.partition(".")[2], environ, start_response)
-        invocation = _INVOCATIONS.match(environ.get("PATH_INFO", ""))
-        if invocation and environ["REQUEST_METHOD"] == "POST":
-            return self._invoke(invocation.group(1), environ, start_response)
-        return self._s3(environ, start_response)
+            return await self._json_api(self.logs.handle, target.partition(".")[2], receive, send)
+        invocation = _INVOCATIONS.match(scope["path"])
+        if invocation and scope["method"] == "POST":
+            return await self._invoke(scope, unquote(invocation.group(1)), receive, send)
+        service = _CREDENTIAL_SERVICE.search(_header(scope, b"authorization"))
+        if service and service.group(1) != "s3":
+            return await self._account(scope, service.group(1), receive, send)
+        return await self.s3.forward(scope, receive, send, virtual_host_bucket(host))
 
     @staticmethod
-    def _json_api(handle, operation: str, environ, start_response):
-        try:
-            raw = _read_body(environ)
-            try:
-                request = json.loads(raw or b"{}")
-            except ValueError as error:
-                raise ServiceError(
-                    "SerializationException", f"The request body is not valid JSON: {error}"
-                ) from error
-            return _json_response(start_response, 200, handle(operation, request))
-        except ServiceError as error:
-            return _error_response(start_response, error)
-        except Exception as error:
-            return _error_response(
-                start_response,
-                ServiceError("InternalFailure", f"{type(error).__name__}: {error}", status=500),
-            )
+    async def _refuse(send, message: str) -> None:
+        body = json.dumps({"__type": "AccessDeniedException", "message": message, "Message": message})
+        await _respond(
+            send, 403, body.encode(), _json_headers(uuid.uuid4().hex, ServiceError("AccessDenied", message))
+        )
 
-    def _invoke(self, endpoint_name: str, environ, start_response):
-        from urllib.parse import unquote
+    async def _run(self, function, *arguments):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *arguments)
 
+    async def _json_api(self, handle, operation: str, receive, send) -> None:
+        request_id = str(uuid.uuid4())
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length > MAX_PAYLOAD_BYTES:
-                # Drain exactly the announced body so the connection stays usable, then refuse it.
-                remaining = length
-                while remaining > 0 and (chunk := environ["wsgi.input"].read(min(remaining, 1 << 20))):
-                    remaining -= len(chunk)
-                raise payload_too_large(length)
-            body = _read_body(environ)
-            data, content_type, variant = self.hosting.invoke(
-                unquote(endpoint_name),
+            request = parse_json_request(await _read_body(receive, MAX_REQUEST_BYTES))
+            status, document, error = 200, await self._run(handle, operation, request), None
+        except Exception as failure:
+            error = _service_error(failure, operation)
+            status, document = error.status, error.body()
+        await _respond(send, status, json.dumps(document).encode(), _json_headers(request_id, error))
+
+    async def _invoke(self, scope, endpoint_name: str, receive, send) -> None:
+        request_id = str(uuid.uuid4())
+        try:
+            body = await _read_body(receive, MAX_PAYLOAD_BYTES)
+            if body is None:
+                raise payload_too_large(int(_header(scope, b"content-length") or MAX_PAYLOAD_BYTES + 1))
+            data, content_type, variant = await self._run(
+                self.hosting.invoke,
+                endpoint_name,
                 body,
-                environ.get("CONTENT_TYPE"),
-                environ.get("HTTP_ACCEPT"),
-                environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"),
+                _header(scope, b"content-type") or None,
+                _header(scope, b"accept") or None,
+                _header(scope, b"x-amzn-sagemaker-target-variant") or None,
             )
-        except ServiceError as error:
-            return _error_response(start_response, error)
-        except Exception as error:
-            return _error_response(
-                start_response,
-                ServiceError("InternalFailure", f"{type(error).__name__}: {error}", status=500),
+        except Exception as failure:
+            error = _service_error(failure, "InvokeEndpoint")
+            return await _respond(
+                send, error.status, json.dumps(error.body()).encode(), _json_headers(request_id, error)
             )
-        start_response(
-            "200 OK",
-            [
-                ("Content-Type", content_type or "application/octet-stream"),
-                ("Content-Length", str(len(data))),
-                ("x-Amzn-Invoked-Production-Variant", variant),
-            ],
+        headers = [
+            ("content-type", content_type or "application/octet-stream"),
+            ("x-Amzn-Invoked-Production-Variant", variant),
+            ("x-amzn-RequestId", request_id),
+        ]
+        await _respond(send, 200, data, headers)
+
+    async def _account(self, scope, service: str, receive, send) -> None:
+        body = await _read_body(receive, MAX_REQUEST_BYTES)
+        status, content_type, document = await self._run(
+            self.account.handle, service, scope["method"], scope.get("query_string", b""), body or b""
         )
-        return [data]
-
-    def _s3(self, environ, start_response):
-        method = environ["REQUEST_METHOD"]
-        if method not in {"PUT", "POST", "DELETE"}:
-            return self.s3_app(environ, start_response)
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda chunk: None
-
-        chunks = self.s3_app(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        if captured["status"].startswith("2"):
-            # Written through before the client hears "OK", so an acknowledged write survives a crash.
-            self.s3.mirror_request(method, environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", ""))
-        start_response(captured["status"], captured["headers"])
-        return [body]
-
-
-class LocalSageMaker:
-    """The engine, startable in-process: ``LocalSageMaker(state_dir).start()`` then ``.endpoint_url``.
-
-    ``host`` must be a loopback address unless ``allow_remote=True``: the engine has no
-    authentication, so listening beyond this machine would expose it.
-    """
-
-    def __init__(
-        self, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
-    ):
-        if not allow_remote and not is_loopback(host):
-            raise ValueError(
-                f"Refusing to listen on {host!r}: it is not a loopback address and the engine has no "
-                "authentication. Use 127.0.0.1, or pass allow_remote=True (--allow-remote) deliberately."
-            )
-        self.state_dir = Path(state_dir).resolve()
-        self.host = host
-        self.port = port
-        self._server = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> LocalSageMaker:
-        """Load state, recover resources, and start serving in a background thread."""
-        register_extra_algorithms()
-        root = self.state_dir
-        root.mkdir(parents=True, exist_ok=True)
-        self.s3 = S3Store(root / "s3")
-        self.s3.load()
-        self.logs = LogStore(root / "logs")
-        self.jobs = ResourceStore(root / "training-jobs")
-        self.models = ResourceStore(root / "models")
-        self.endpoint_configs = ResourceStore(root / "endpoint-configs")
-        self.endpoints = ResourceStore(root / "endpoints")
-        self.training = TrainingRunner(self.jobs, self.s3, self.logs, root / "jobs")
-        self.hosting = Hosting(
-            self.endpoints, self.endpoint_configs, self.models, self.s3, self.logs, root / "hosting"
+        await _respond(
+            send, status, document, [("content-type", content_type), ("x-amzn-RequestId", str(uuid.uuid4()))]
         )
-        self.model_registry = ModelRegistry(
-            ResourceStore(root / "model-package-groups"), ResourceStore(root / "model-packages")
-        )
-        self.transform_jobs = ResourceStore(root / "transform-jobs")
-        self.transform = TransformRunner(
-            self.transform_jobs, self.models, self.s3, self.logs, root / "transform"
-        )
-        self.tuning_jobs = ResourceStore(root / "tuning-jobs")
-        # Children are created through the control plane itself, so they are validated like any job.
-        self.tuning = TuningRunner(
-            self.tuning_jobs,
-            self.jobs,
-            lambda request: self.sagemaker.handle("CreateTrainingJob", request),
-            lambda name: self.sagemaker.handle("StopTrainingJob", {"TrainingJobName": name}),
-        )
-        self.sagemaker = SageMakerApi(
-            self.jobs,
-            self.models,
-            self.endpoint_configs,
-            self.endpoints,
-            self.training,
-            self.hosting,
-            extensions=(
-                self.model_registry,
-                TransformJobs(self.transform_jobs, self.models, self.transform),
-                TuningJobs(self.tuning_jobs, self.jobs, self.tuning),
-            ),
-        )
-        self.training.recover()
-        self.transform.recover()
-        self.tuning.recover()
-        self._server = make_server(
-            self.host,
-            self.port,
-            EngineApp(self.sagemaker, self.logs, self.hosting, self.s3),
-            threaded=True,
-            request_handler=_RequestHandler,
-        )
-        self.port = self._server.server_port
-        self.hosting.recover()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="local-sagemaker", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    @property
-    def endpoint_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def stop(self) -> None:
-        """Stop serving, end running jobs and stop endpoint containers (endpoints come back on start)."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self.tuning.shutdown()
-        self.training.shutdown()
-        self.transform.shutdown()
-        self.hosting.shutdown()
-        self._server = None
-
-    def serve_forever(self) -> None:
-        """Block until interrupted (the CLI's main loop)."""
-        if self._thread:
-            self._thread.join()
-
-    def __enter__(self) -> LocalSageMaker:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()

@@ -11,7 +11,9 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
+
+from include.local_sagemaker.paths import file_name
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -57,7 +59,7 @@ class ResourceStore:
             self._documents[unquote(path.stem)] = json.loads(path.read_text())
 
     def _path(self, name: str) -> Path:
-        return self.root / f"{quote(name, safe='')}.json"
+        return self.root / f"{file_name(name)}.json"
 
     def __contains__(self, name: str) -> bool:
         return name in self._documents

@@ -11,7 +11,6 @@ tailing relies on to notice that a job finished.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -30,7 +29,7 @@ from include.local_sagemaker.container import IMAGE_VARIABLE, PARENT_PID_VARIABL
 from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
-from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.state import ResourceStore
 
 FAILURE_REASON_LIMIT = 1024
@@ -132,18 +131,17 @@ def _input_data_config(job: dict) -> dict:
     return config
 
 
-def _tar_directory(directory: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
+def _tar_directory(directory: Path, archive_path: Path) -> Path:
+    with tarfile.open(archive_path, mode="w:gz", compresslevel=6) as archive:
         for path in sorted(directory.rglob("*")):
             archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
-    return buffer.getvalue()
+    return archive_path
 
 
 class TrainingRunner:
     """Runs training jobs described by documents in ``jobs``, one thread and subprocess per job."""
 
-    def __init__(self, jobs: ResourceStore, s3: S3Store, logs: LogStore, work_root: Path):
+    def __init__(self, jobs: ResourceStore, s3: ObjectStore, logs: LogStore, work_root: Path):
         self.jobs = jobs
         self.s3 = s3
         self.logs = logs
@@ -355,12 +353,12 @@ class TrainingRunner:
                 f"got {raw!r}"
             )
         bucket, key = split_s3_uri(uri, "sagemaker_submit_directory")
-        data = self.s3.get(bucket, key)
-        if data is None:
+        archive_path = code_dir.parent / "sourcedir.tar.gz"
+        if self.s3.download(bucket, key, archive_path) is None:
             raise _JobFailed(f"ClientError: sagemaker_submit_directory {uri} does not exist")
         code_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            with tarfile.open(archive_path, mode="r:*") as archive:
                 archive.extractall(code_dir, filter="data")
         except (tarfile.TarError, OSError) as error:
             raise _JobFailed(
@@ -461,8 +459,10 @@ class TrainingRunner:
         key_base = (
             f"{prefix}/{job['TrainingJobName']}/output" if prefix else f"{job['TrainingJobName']}/output"
         )
-        self.s3.put(bucket, f"{key_base}/model.tar.gz", _tar_directory(model_dir), "application/x-tar")
+        archive = _tar_directory(model_dir, base_dir / "model.tar.gz")
+        self.s3.upload(archive, bucket, f"{key_base}/model.tar.gz", "application/x-tar")
         output_data = base_dir / "output" / "data"
         if output_data.exists() and any(output_data.iterdir()):
-            self.s3.put(bucket, f"{key_base}/output.tar.gz", _tar_directory(output_data), "application/x-tar")
+            archive = _tar_directory(output_data, base_dir / "output.tar.gz")
+            self.s3.upload(archive, bucket, f"{key_base}/output.tar.gz", "application/x-tar")
         return {"ModelArtifacts": {"S3ModelArtifacts": f"s3://{bucket}/{key_base}/model.tar.gz"}}

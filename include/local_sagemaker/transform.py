@@ -24,7 +24,7 @@ from include.local_sagemaker.hosting import DeploymentFailure, ModelServer, stag
 from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import split_s3_uri
-from include.local_sagemaker.s3_store import S3Store
+from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.state import ResourceStore
 from include.recordio.errors import RecordIOError
 from include.recordio.framing import frame, iter_payloads
@@ -90,7 +90,7 @@ class TransformRunner:
     """Runs the transform jobs whose documents live in ``jobs``, one thread and model server each."""
 
     def __init__(
-        self, jobs: ResourceStore, models: ResourceStore, s3: S3Store, logs: LogStore, work_root: Path
+        self, jobs: ResourceStore, models: ResourceStore, s3: ObjectStore, logs: LogStore, work_root: Path
     ):
         self.jobs = jobs
         self.models = models

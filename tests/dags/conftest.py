@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from include.devstack.settings import local_connection
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 
 # The tests import their shared helpers (``dag_support``) from this folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent))

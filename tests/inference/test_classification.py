@@ -151,7 +151,7 @@ BUCKET = "classification-inference"
 
 @pytest.fixture(scope="module")
 def engine_clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from include.local_sagemaker.server import LocalSageMaker
+    from include.local_sagemaker.engine import LocalSageMaker
 
     engine = LocalSageMaker(tmp_path_factory.mktemp("engine")).start()
     session = boto3.session.Session("testing", "testing", region_name="us-east-1")

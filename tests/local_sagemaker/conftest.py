@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 
 # The tests import their shared helpers (``engine_support``) and the test algorithm from this folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -6,7 +6,7 @@ import time
 
 import boto3
 
-from include.local_sagemaker.server import LocalSageMaker
+from include.local_sagemaker.engine import LocalSageMaker
 from include.local_sagemaker.state import ResourceStore
 
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"

@@ -221,7 +221,7 @@ def test_registry_survives_a_restart(tmp_path):
     """Groups, versions and the next version number are durable state."""
     import boto3
 
-    from include.local_sagemaker.server import LocalSageMaker
+    from include.local_sagemaker.engine import LocalSageMaker
 
     def client(engine):
         return boto3.client(

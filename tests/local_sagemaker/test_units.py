@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from include.local_sagemaker.channels import ChannelObject, shard
+from include.local_sagemaker.engine import LocalSageMaker, is_loopback
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.names import arn, check_entity_name, check_model_name, split_s3_uri
-from include.local_sagemaker.server import LocalSageMaker, is_loopback
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.training import container_environment
 

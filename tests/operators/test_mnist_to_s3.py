@@ -1,4 +1,4 @@
-"""MnistToS3Operator against moto's S3 through the aws_default connection (local mode)."""
+"""MnistToS3Operator against the local engine's S3 through the aws_default connection (local mode)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from include.mnist import FORMATS, SourceSpecError
 from include.recordio import read_dense
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 
-# Every test here talks to moto's S3 server through the aws_default connection.
+# Every test here talks to the local engine's S3 through the aws_default connection.
 pytestmark = pytest.mark.slow
 
 BUCKET = "mnist-data"

@@ -1,4 +1,4 @@
-"""ParquetToRecordIOOperator end to end against moto's S3 through the aws_default connection."""
+"""ParquetToRecordIOOperator end to end against the local engine's S3 through the aws_default connection."""
 
 from __future__ import annotations
 

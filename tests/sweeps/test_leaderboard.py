@@ -46,7 +46,7 @@ class MemoryStore:
 
 
 class Boto3Store:
-    """An EntryStore over one bucket of a real S3 API (moto's server here)."""
+    """An EntryStore over one bucket of a real S3 API (the local engine's here)."""
 
     def __init__(self, client, bucket: str):
         self.client, self.bucket = client, bucket

@@ -76,7 +76,7 @@ def _run_kmeans_mnist(env: dict[str, str], log: Path) -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The local engine and an api-server over a database holding one finished kmeans_mnist run."""
-    from include.local_sagemaker.server import LocalSageMaker
+    from include.local_sagemaker.engine import LocalSageMaker
 
     root = tmp_path_factory.mktemp("reports-ui-stack")
     engine = LocalSageMaker(root / "engine").start()
