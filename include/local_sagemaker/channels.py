@@ -114,8 +114,14 @@ def download_channel(
                 f"ClientError: Data download failed: the key s3://{item.bucket}/{item.key} names the file "
                 f"{item.relative_path!r}, which lies outside the channel's directory."
             ) from None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = store.download(item.bucket, item.key, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size = store.download(item.bucket, item.key, target)
+        except OSError as error:  # e.g. keys "a" and "a/b": a file where a directory must go
+            raise ChannelError(
+                f"ClientError: Data download failed: s3://{item.bucket}/{item.key} cannot be written as "
+                f"{item.relative_path!r} in the channel's directory: {error.strerror}"
+            ) from error
         if size is None:  # deleted between listing and copying
             raise ChannelError(
                 f"ClientError: Data download failed: s3://{item.bucket}/{item.key} was deleted"

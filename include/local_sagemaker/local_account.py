@@ -10,6 +10,7 @@ service's answer.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from urllib.parse import parse_qsl
@@ -46,9 +47,11 @@ class LocalAccountError(Exception):
 
 
 class LocalAccount:
-    """Answers ``handle(service, method, query, body) -> (status, content type, body)``."""
+    """Answers ``handle(service, query, body, content_type) -> (status, content type, body)``."""
 
-    def handle(self, service: str, method: str, query: bytes, body: bytes) -> tuple[int, str, bytes]:
+    def handle(
+        self, service: str, query: bytes, body: bytes, content_type: str = ""
+    ) -> tuple[int, str, bytes]:
         form = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
         form.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
         action = form.get("Action", "")
@@ -67,6 +70,9 @@ class LocalAccount:
                 )
             result = handler(form)
         except LocalAccountError as error:
+            if content_type.startswith("application/x-amz-json"):  # a JSON-protocol service (SQS...)
+                document = {"__type": error.code, "message": error.message}
+                return error.status, content_type, json.dumps(document).encode()
             return error.status, _XML, self._error(service, error, request_id).encode()
         namespace = _NAMESPACES[service]
         document = (

@@ -246,7 +246,11 @@ class EngineApp:
     async def _account(self, scope, service: str, receive, send) -> None:
         body = await _read_body(receive, MAX_REQUEST_BYTES)
         status, content_type, document = await self._run(
-            self.account.handle, service, scope["method"], scope.get("query_string", b""), body or b""
+            self.account.handle,
+            service,
+            scope.get("query_string", b""),
+            body or b"",
+            _header(scope, b"content-type"),
         )
         await _respond(
             send, status, document, [("content-type", content_type), ("x-amzn-RequestId", str(uuid.uuid4()))]

@@ -61,6 +61,19 @@ def _containers_of(state_dir: Path) -> list[int]:
     return found
 
 
+def _object_stores_of(state_dir: Path) -> list[int]:
+    """SeaweedFS processes keeping their data under ``state_dir``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if command and command[0].endswith(b"weed") and any(str(state_dir).encode() in a for a in command):
+            found.append(int(entry.name))
+    return found
+
+
 def _clients(url: str):
     settings = {
         "endpoint_url": url,
@@ -116,8 +129,9 @@ def test_kill_minus_9_mid_run_and_restart(tmp_path: Path):
         engine.send_signal(signal.SIGKILL)
         engine.wait()
 
-    # Orphaned containers notice their engine is gone and exit on their own.
+    # Orphaned containers notice their engine is gone and exit on their own, and so does the store.
     wait_for(lambda: not _containers_of(state_dir), timeout=10)
+    wait_for(lambda: not _object_stores_of(state_dir), timeout=30)
 
     engine, url = _start_engine(state_dir)
     try:
@@ -151,5 +165,6 @@ def test_kill_minus_9_mid_run_and_restart(tmp_path: Path):
     finally:
         engine.send_signal(signal.SIGTERM)
         assert engine.wait(timeout=30) == 0
-    # A clean stop takes its model servers down with it.
+    # A clean stop takes its model servers and its object store down with it.
     assert not _containers_of(state_dir)
+    assert not _object_stores_of(state_dir)
