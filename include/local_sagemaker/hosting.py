@@ -25,10 +25,11 @@ import time
 import uuid
 from pathlib import Path
 
-from include.local_sagemaker.container import PARENT_PID_VARIABLE, READY_PREFIX
+from include.local_sagemaker.container import READY_PREFIX
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
+from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
 from include.local_sagemaker.s3_store import S3Store
 from include.local_sagemaker.state import ResourceStore
 
@@ -185,12 +186,16 @@ class ModelServer:
                     f"The primary container for production variant {self.variant} did not pass the ping "
                     f"health check: {detail}. Please check CloudWatch logs for this endpoint."
                 )
-        status, _, _ = self._request("GET", "/ping", b"", {})
-        if status != 200:
+        try:
+            status, _, _ = self._request("GET", "/ping", b"", {})
+            problem = None if status == 200 else f"HTTP {status}"
+        except (http.client.HTTPException, OSError) as error:  # it died right after it started listening
+            problem = f"no answer: {error}"
+        if problem:
             self.stop()
             raise DeploymentFailure(
                 f"The primary container for production variant {self.variant} did not pass the ping "
-                f"health check (HTTP {status}). Please check CloudWatch logs for this endpoint."
+                f"health check ({problem}). Please check CloudWatch logs for this endpoint."
             )
 
     def _request(self, method: str, path: str, body: bytes, headers: dict) -> tuple[int, bytes, str]:
@@ -234,20 +239,22 @@ class ModelServer:
         return data, response_type
 
     def stop(self) -> None:
+        """Stop the container (SIGTERM, SIGKILL after 5 s) and whatever is left of its process group."""
         while True:
             try:
                 self._connections.get_nowait().close()
             except queue.Empty:
                 break
-        if self.process and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-            except ProcessLookupError:
+            except (subprocess.TimeoutExpired, ProcessLookupError):
                 pass
+        kill_process_group(self.process.pid)
+        self.process.wait()
 
 
 class _LiveEndpoint:
