@@ -9,21 +9,21 @@ writes ``output/success`` or ``output/failure`` (whose first 1024 characters bec
 ``POST /invocations`` over HTTP. It prints ``serving port=<port>`` once it listens, so the engine can
 bind it to port 0 and learn the port without a race.
 
-Both watch their parent: when the engine dies (even by SIGKILL) the container exits too, as a
-SageMaker instance would be torn down, instead of lingering as an orphan.
+Both die with the engine that started them (even by SIGKILL), as a SageMaker instance would be torn
+down, and take every process they started with them when they end (``process_tree``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-import threading
-import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from include.local_sagemaker import process_tree
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.algorithms.base import (
     Algorithm,
@@ -33,7 +33,6 @@ from include.local_sagemaker.algorithms.base import (
     TrainingFailure,
 )
 
-PARENT_PID_VARIABLE = "LOCAL_SAGEMAKER_PARENT_PID"
 #: ``repository=module[,repository=module...]``: extra algorithm modules (each exposing ``ALGORITHM``)
 #: that image repositories select, on top of the built-in ones. Containers inherit it from the engine.
 EXTRA_ALGORITHMS_VARIABLE = "LOCAL_SAGEMAKER_EXTRA_ALGORITHMS"
@@ -53,19 +52,6 @@ def register_extra_algorithms() -> None:
                 f"{EXTRA_ALGORITHMS_VARIABLE} entry {entry!r} is not of the form repository=module"
             )
         registry._MODULES[repository.strip()] = module.strip()
-
-
-def _exit_when_orphaned() -> None:
-    parent = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
-    if not parent:
-        return
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(137)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _write_failure(context_failure_file: Path, reason: str) -> None:
@@ -166,6 +152,9 @@ def serve(model_dir: Path, image: str, host: str, port: int) -> int:
         return 3
     server = ThreadingHTTPServer((host, port), _handler_for(predictor))
     server.daemon_threads = True
+    # The engine stops a model server with SIGTERM: end through ``main`` so that the processes the
+    # user's inference code may have started go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"{READY_PREFIX}{server.server_address[1]}", flush=True)
     server.serve_forever()
     return 0
@@ -184,11 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     serve_command.add_argument("--host", default="127.0.0.1")
     serve_command.add_argument("--port", type=int, default=8080)
     arguments = parser.parse_args(argv)
-    _exit_when_orphaned()
-    register_extra_algorithms()
-    if arguments.command == "train":
-        return train(Path(arguments.base_dir).resolve(), arguments.image, arguments.job_name)
-    return serve(Path(arguments.model_dir), arguments.image, arguments.host, arguments.port)
+    process_tree.become_container()
+    try:
+        register_extra_algorithms()
+        if arguments.command == "train":
+            return train(Path(arguments.base_dir).resolve(), arguments.image, arguments.job_name)
+        return serve(Path(arguments.model_dir), arguments.image, arguments.host, arguments.port)
+    finally:
+        process_tree.kill_descendants()
 
 
 if __name__ == "__main__":

@@ -6,10 +6,17 @@ Deploying a variant downloads and extracts the model's ``model.tar.gz``, starts
 model cannot load. Invocations reuse keep-alive connections to the container, so the proxy adds
 little latency. The extracted model and its image are recorded in the endpoint's document, so after a
 restart the engine brings InService endpoints back even if their model resource was deleted since.
+
+As SageMaker replaces an unhealthy instance, a monitor thread restarts a model server that exited on
+its already-staged model, writing the event to the endpoint's log group. Meanwhile invocations go to
+the endpoint's other variants, or wait for the replacement (those that target it, or if there is no
+other). A variant whose servers keep exiting or failing to start (``RESTART_LIMIT`` times in a row)
+fails the endpoint with the container's last error instead.
 """
 
 from __future__ import annotations
 
+import collections
 import http.client
 import os
 import queue
@@ -24,16 +31,24 @@ import time
 import uuid
 from pathlib import Path
 
-from include.local_sagemaker.container import PARENT_PID_VARIABLE, READY_PREFIX
+from include.local_sagemaker.container import READY_PREFIX
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
+from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
 from include.local_sagemaker.state import ResourceStore
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 STARTUP_TIMEOUT_SECONDS = 120.0
 INVOCATION_TIMEOUT_SECONDS = 60.0
+# Statuses in which an endpoint serves, and a model server that exits is replaced.
+SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating"})
+MONITOR_INTERVAL_SECONDS = 0.5
+# A variant whose server exits or fails to start this many times in a row is in a crash loop, and its
+# endpoint fails. An exit after HEALTHY_UPTIME_SECONDS of service starts the count afresh.
+RESTART_LIMIT = 3
+HEALTHY_UPTIME_SECONDS = 60.0
 # Internal bookkeeping kept in an endpoint's document but never returned by DescribeEndpoint.
 DEPLOYMENT_FIELD = "_Deployment"
 
@@ -55,6 +70,10 @@ def _model_error(variant: str, status: int, message: str, log_group: str) -> Ser
         OriginalMessage=message,
         LogStreamArn=f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{log_group}",
     )
+
+
+def _endpoint_not_found(name: str) -> ServiceError:
+    return ServiceError("ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found.")
 
 
 def payload_too_large(size: int) -> ServiceError:
@@ -133,6 +152,9 @@ class ModelServer:
         self.log_stream = f"{variant}/i-{uuid.uuid4().hex[:17]}"
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
+        # ``time.monotonic()`` when it passed the ping check.
+        self.started: float | None = None
+        self._output: collections.deque[str] = collections.deque(maxlen=20)  # recent non-blank lines
         self._connections: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
@@ -162,7 +184,6 @@ class ModelServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        output: list[str] = []
         ready = threading.Event()
 
         def pump() -> None:
@@ -172,7 +193,8 @@ class ModelServer:
                     self.port = int(line[len(READY_PREFIX) :])
                     ready.set()
                     continue
-                output.append(line)
+                if line.strip():
+                    self._output.append(line)
                 self.logs.append(self.log_group, self.log_stream, [line])
 
         threading.Thread(target=pump, name=f"serve-logs-{self.log_stream}", daemon=True).start()
@@ -181,18 +203,29 @@ class ModelServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 time.sleep(0.05)  # let the pump collect the last lines
-                detail = next((line for line in reversed(output) if line.strip()), "no output")
                 raise DeploymentFailure(
                     f"The primary container for production variant {self.variant} did not pass the ping "
-                    f"health check: {detail}. Please check CloudWatch logs for this endpoint."
+                    f"health check: {self.last_output()}. Please check CloudWatch logs for this endpoint."
                 )
-        status, _, _ = self._request("GET", "/ping", b"", {})
-        if status != 200:
+        try:
+            status, _, _ = self._request("GET", "/ping", b"", {})
+            problem = None if status == 200 else f"HTTP {status}"
+        except (http.client.HTTPException, OSError) as error:  # it died right after it started listening
+            problem = f"no answer: {error}"
+        if problem:
             self.stop()
             raise DeploymentFailure(
                 f"The primary container for production variant {self.variant} did not pass the ping "
-                f"health check (HTTP {status}). Please check CloudWatch logs for this endpoint."
+                f"health check ({problem}). Please check CloudWatch logs for this endpoint."
             )
+        self.started = time.monotonic()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def last_output(self) -> str:
+        """The container's last non-blank output line (its error, if it failed), or "no output"."""
+        return self._output[-1] if self._output else "no output"
 
     def _request(self, method: str, path: str, body: bytes, headers: dict) -> tuple[int, bytes, str]:
         for attempt in range(2):
@@ -235,29 +268,32 @@ class ModelServer:
         return data, response_type
 
     def stop(self) -> None:
+        """Stop the container (SIGTERM, SIGKILL after 5 s) and whatever is left of its process group."""
         while True:
             try:
                 self._connections.get_nowait().close()
             except queue.Empty:
                 break
-        if self.process and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-            except ProcessLookupError:
+            except (subprocess.TimeoutExpired, ProcessLookupError):
                 pass
+        kill_process_group(self.process.pid)
+        self.process.wait()
 
 
 class _LiveEndpoint:
-    """The serving side of one endpoint: its variants' servers, once ready."""
+    """The serving side of one endpoint: its variants' servers, once ready (empty until then)."""
 
     def __init__(self):
-        self.ready = threading.Event()
         self.servers: dict[str, ModelServer] = {}
         self.weights: dict[str, float] = {}
+        # Per variant: how many times in a row its server exited or failed to start.
+        self.crashes: dict[str, int] = {}
 
 
 class Hosting:
@@ -280,6 +316,12 @@ class Hosting:
         self.work_root = work_root
         self._live: dict[str, _LiveEndpoint] = {}
         self._lock = threading.Lock()
+        # Notified whenever servers are attached to or detached from an endpoint: invocations wait
+        # on it for a server that is starting or being replaced.
+        self._servers_changed = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._monitor = threading.Thread(target=self._monitor_servers, name="endpoint-monitor", daemon=True)
+        self._monitor.start()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def recover(self) -> None:
@@ -288,7 +330,7 @@ class Hosting:
         for endpoint in self.endpoints.all():
             name = endpoint["EndpointName"]
             status = endpoint["EndpointStatus"]
-            if status in {"InService", "Updating", "SystemUpdating"} and endpoint.get(DEPLOYMENT_FIELD):
+            if status in SERVING_STATUSES and endpoint.get(DEPLOYMENT_FIELD):
                 if status != "InService":
                     self.endpoints.update(name, EndpointStatus="InService", LastModifiedTime=time.time())
                 self._spawn(self._redeploy, name)
@@ -298,12 +340,23 @@ class Hosting:
                 self._remove(name)
 
     def shutdown(self) -> None:
+        self._stopping.set()
         with self._lock:
             live = list(self._live.values())
             self._live.clear()
+            self._servers_changed.notify_all()
+        # A replacement the monitor is starting is stopped by it once up, as its endpoint is gone.
+        self._monitor.join(timeout=30)
         for endpoint in live:
             for server in endpoint.servers.values():
                 server.stop()
+
+    def server_process_ids(self, name: str) -> dict[str, int]:
+        """The pids of an endpoint's running model servers by variant (for diagnostics and tests)."""
+        with self._lock:
+            live = self._live.get(name)
+            servers = live.servers if live else {}
+            return {variant: server.process.pid for variant, server in servers.items() if server.running()}
 
     @staticmethod
     def _spawn(target, name: str) -> None:
@@ -373,7 +426,8 @@ class Hosting:
             old = live.servers
             live.servers = servers
             live.weights = {variant: entry["Weight"] for variant, entry in record.items()}
-            live.ready.set()
+            live.crashes = {}
+            self._servers_changed.notify_all()
         for server in old.values():
             server.stop()
         return True
@@ -448,6 +502,7 @@ class Hosting:
     def _remove(self, name: str) -> None:
         with self._lock:
             live = self._live.pop(name, None)
+            self._servers_changed.notify_all()
         if live:
             for server in live.servers.values():
                 server.stop()
@@ -481,39 +536,142 @@ class Hosting:
             for variant in config["ProductionVariants"]
         ]
 
+    # -- replacing servers that exited ----------------------------------------------------------
+    def _monitor_servers(self) -> None:
+        """Replace every attached model server that exited, until the engine stops."""
+        while not self._stopping.wait(MONITOR_INTERVAL_SECONDS):
+            with self._lock:
+                exited = [
+                    (name, live, variant, server)
+                    for name, live in self._live.items()
+                    for variant, server in live.servers.items()
+                    if not server.running()
+                ]
+            for name, live, variant, server in exited:
+                try:
+                    self._replace(name, live, variant, server)
+                except Exception as error:  # an engine bug must not end the monitoring of every endpoint
+                    failure = f"{type(error).__name__}: {error}"
+                    message = f"local engine: replacing the model server failed: {failure}"
+                    self.logs.append(server.log_group, server.log_stream, [message])
+
+    def _attached(self, name: str, live: _LiveEndpoint, variant: str, server: ModelServer) -> bool:
+        """Whether ``server`` still serves ``variant`` of endpoint ``name`` (hold ``_lock`` to act on it):
+        not if the endpoint was deleted or updated meanwhile, or the engine is stopping."""
+        if self._stopping.is_set() or self._live.get(name) is not live:
+            return False
+        return live.servers.get(variant) is server
+
+    def _replace(self, name: str, live: _LiveEndpoint, variant: str, exited: ModelServer) -> None:
+        """Restart ``variant``'s server on its staged model, or fail the endpoint if it keeps crashing."""
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or endpoint["EndpointStatus"] not in SERVING_STATUSES:
+            return  # being deleted, or attached a moment before its status becomes InService
+        exited.stop()  # its connections, and whatever is left of its process group
+        healthy = time.monotonic() - exited.started >= HEALTHY_UPTIME_SECONDS
+        crashes = (0 if healthy else live.crashes.get(variant, 0)) + 1
+        code = exited.process.returncode
+        error = f"the model server exited with code {code}; its last output: {exited.last_output()}"
+        self.logs.append(
+            exited.log_group,
+            exited.log_stream,
+            [f"Model server for variant {variant} exited with code {code}; restarting"],
+        )
+        while crashes < RESTART_LIMIT:
+            if not self._attached(name, live, variant, exited):
+                return
+            replacement = ModelServer(
+                variant, exited.image, exited.model_dir, self.logs, exited.log_group, exited.environment
+            )
+            try:
+                replacement.start()
+            except (DeploymentFailure, OSError) as failure:
+                error = str(failure)
+                crashes += 1
+                self.logs.append(
+                    exited.log_group,
+                    exited.log_stream,
+                    [f"Model server for variant {variant} did not restart: {failure}"],
+                )
+                continue
+            with self._lock:
+                attached = self._attached(name, live, variant, exited)
+                if attached:
+                    live.servers = {**live.servers, variant: replacement}
+                    live.crashes[variant] = crashes
+                    self._servers_changed.notify_all()
+            if not attached:  # deleted or updated while the replacement started: it must not linger
+                replacement.stop()
+                return
+            self.logs.append(
+                exited.log_group,
+                exited.log_stream,
+                [f"Model server for variant {variant} restarted (log stream {replacement.log_stream})"],
+            )
+            return
+        with self._lock:
+            if not self._attached(name, live, variant, exited):
+                return
+            del self._live[name]
+            self._servers_changed.notify_all()
+            reason = (
+                f"The primary container for production variant {variant} exited or failed to start "
+                f"{crashes} times in a row, so it is no longer restarted. Last error: {error}"
+            )
+            self._set_status(name, "Failed", FailureReason=reason[:1024])
+        for server in live.servers.values():
+            server.stop()
+        self.logs.append(exited.log_group, exited.log_stream, [f"Endpoint {name} failed: {reason}"])
+
     # -- invocation ---------------------------------------------------------------------------
     def invoke(
         self, name: str, body: bytes, content_type: str | None, accept: str | None, target_variant: str | None
     ) -> tuple[bytes, str, str]:
         """Answer ``InvokeEndpoint``: ``(body, content type, invoked variant)``."""
-        endpoint = self.endpoints.get(name)
-        if endpoint is None:
-            raise ServiceError("ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found.")
+        if self.endpoints.get(name) is None:
+            raise _endpoint_not_found(name)
         if len(body) > MAX_PAYLOAD_BYTES:
             raise payload_too_large(len(body))
-        if endpoint["EndpointStatus"] not in {"InService", "Updating", "SystemUpdating"}:
-            raise ServiceError(
-                "ValidationError",
-                f"Endpoint {name} of account {ACCOUNT_ID} is not in service "
-                f"(status {endpoint['EndpointStatus']}).",
-            )
-        with self._lock:
-            live = self._live.get(name)
-        if live is None or not live.ready.wait(STARTUP_TIMEOUT_SECONDS):
-            raise ServiceError(
-                "ModelNotReadyException", f"Model for endpoint {name} is not ready yet.", status=429
-            )
-        servers, weights = live.servers, live.weights
-        if target_variant:
-            if target_variant not in servers:
+        server = self._await_server(name, target_variant)
+        data, response_type = server.invoke(body, content_type, accept)
+        return data, response_type, server.variant
+
+    def _await_server(self, name: str, target_variant: str | None) -> ModelServer:
+        """The running server an invocation goes to, waiting (bounded) while it starts or is replaced."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            endpoint = self.endpoints.get(name)  # again: it may be deleted or fail while we wait
+            if endpoint is None:
+                raise _endpoint_not_found(name)
+            if endpoint["EndpointStatus"] not in SERVING_STATUSES:
                 raise ServiceError(
-                    "ValidationError", f"Variant {target_variant} not found for endpoint {name}."
+                    "ValidationError",
+                    f"Endpoint {name} of account {ACCOUNT_ID} is not in service "
+                    f"(status {endpoint['EndpointStatus']}).",
                 )
-            variant = target_variant
-        elif len(servers) == 1:
-            variant = next(iter(servers))
-        else:
-            names = list(servers)
-            variant = random.choices(names, weights=[weights.get(v, 1.0) for v in names])[0]
-        data, response_type = servers[variant].invoke(body, content_type, accept)
-        return data, response_type, variant
+            with self._servers_changed:
+                server = self._running_server(name, target_variant)
+                if server is not None:
+                    return server
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping.is_set():
+                    raise ServiceError(
+                        "ModelNotReadyException", f"Model for endpoint {name} is not ready yet.", status=429
+                    )
+                # Bounded, as a server's exit is noticed by polling rather than notified.
+                self._servers_changed.wait(min(remaining, MONITOR_INTERVAL_SECONDS))
+
+    def _running_server(self, name: str, target_variant: str | None) -> ModelServer | None:
+        """Under ``_lock``: ``target_variant``'s server, or one picked by weight among the variants whose
+        server runs; None while there is none."""
+        live = self._live.get(name)
+        if live is None or not live.servers:
+            return None
+        if target_variant and target_variant not in live.servers:
+            raise ServiceError("ValidationError", f"Variant {target_variant} not found for endpoint {name}.")
+        candidates = [target_variant] if target_variant else list(live.servers)
+        running = [variant for variant in candidates if live.servers[variant].running()]
+        if len(running) <= 1:
+            return live.servers[running[0]] if running else None
+        weights = [live.weights.get(variant, 1.0) for variant in running]
+        return live.servers[random.choices(running, weights=weights)[0]]

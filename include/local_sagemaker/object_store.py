@@ -163,7 +163,7 @@ class ObjectStore:
                 self._process = subprocess.Popen(
                     command,
                     cwd=self.root,
-                    env={**os.environ, "TMPDIR": str(self.root / "tmp")},
+                    env={**os.environ, "TMPDIR": str(self.root / "tmp"), "GOMEMLIMIT": "256MiB"},
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

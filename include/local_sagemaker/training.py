@@ -4,6 +4,7 @@ For a job the runner prepares ``<work>/<job>/opt/ml`` (config files, channels co
 ``python -m include.local_sagemaker.container train`` in its own process group with the ``SM_*``
 environment, streams its output line by line into CloudWatch Logs, extracts the algorithm's metrics
 from those lines, and on success tars ``model/`` into ``<S3OutputPath>/<job>/output/model.tar.gz``.
+No process of a job outlives its container or the engine (``process_tree``).
 Every status change is persisted before it becomes visible, and the last
 ``SecondaryStatusTransitions`` message always changes at the end, which the Airflow provider's log
 tailing relies on to notice that a job finished.
@@ -25,11 +26,12 @@ from pathlib import Path
 
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.channels import ChannelError, download_channel
-from include.local_sagemaker.container import IMAGE_VARIABLE, PARENT_PID_VARIABLE, training_algorithm
+from include.local_sagemaker.container import IMAGE_VARIABLE, training_algorithm
 from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
+from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
 from include.local_sagemaker.state import ResourceStore
 
 FAILURE_REASON_LIMIT = 1024
@@ -414,6 +416,8 @@ class TrainingRunner:
                 self._terminate(process)
                 break
         process.wait()
+        # Whatever the job's processes left in its group would also keep the log pipe open.
+        kill_process_group(process.pid)
         reader.join(timeout=5)
         if outcome is None:
             outcome = "completed" if process.returncode == 0 else "failed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,10 +12,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
+from botocore.config import Config
+
 from include.devstack.settings import local_connection
+from include.local_sagemaker.command import serve_command
 from include.local_sagemaker.container import EXTRA_ALGORITHMS_VARIABLE
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
 TINY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/tiny:1"
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
@@ -26,6 +32,59 @@ def register_tiny_algorithm() -> None:
     os.environ[EXTRA_ALGORITHMS_VARIABLE] = "tiny=tiny_algorithm"
     paths = [str(HERE), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def start_engine_process(state_dir: Path) -> tuple[subprocess.Popen, str]:
+    """The engine as a process of its own (the CLI) on a free port: ``(process, endpoint URL)``."""
+    register_tiny_algorithm()
+    process = subprocess.Popen(
+        serve_command(state_dir, port=0),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    line = process.stdout.readline()
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+    assert match, f"engine did not start: {line!r}"
+    return process, match.group(1)
+
+
+def engine_clients(url: str) -> tuple:
+    """``(s3, sagemaker, sagemaker-runtime, logs)`` boto3 clients of the engine at ``url``."""
+    settings = {
+        "endpoint_url": url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "config": Config(retries={"mode": "standard", "max_attempts": 1}),
+    }
+    return tuple(boto3.client(s, **settings) for s in ("s3", "sagemaker", "sagemaker-runtime", "logs"))
+
+
+def living(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (a zombie has: only its parent's reaping is due)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :].split()[0] not in (b"Z", b"X")
+
+
+def processes_under(directory: Path) -> list[int]:
+    """Living processes whose command line names a path under ``directory`` or that work in it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if (str(directory) in command or Path(cwd).is_relative_to(directory)) and living(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.2):
@@ -50,6 +109,37 @@ def wait_for_job(sagemaker, name: str, timeout: float = 120.0) -> dict:
         ),
         timeout,
     )
+
+
+def train_tiny_model(sagemaker, s3, name: str, environment: dict[str, str] | None = None) -> str:
+    """Train the tiny algorithm on rows whose mean is (3, 4) and create model ``name`` from it."""
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="train/rows.csv", Body=b"1,2\n3,4\n5,6\n")
+    sagemaker.create_training_job(**tiny_training_job(name, name))
+    artifact = wait_for_job(sagemaker, name)["ModelArtifacts"]["S3ModelArtifacts"]
+    container = {"Image": TINY_IMAGE, "ModelDataUrl": artifact, "Environment": environment or {}}
+    sagemaker.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE_ARN)
+    return name
+
+
+def deploy(sagemaker, name: str, model: str, variants: tuple[str, ...] = ("AllTraffic",)) -> None:
+    """Create endpoint config and endpoint ``name`` serving ``model`` on each variant."""
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": v, "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+            for v in variants
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+
+
+def in_service(sagemaker, name: str) -> dict:
+    """Wait for endpoint ``name`` to be InService; returns its description."""
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    return sagemaker.describe_endpoint(EndpointName=name)
 
 
 def tiny_training_job(name: str, bucket: str, hyperparameters: dict | None = None, **overrides) -> dict:

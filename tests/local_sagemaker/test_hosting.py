@@ -7,49 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import ROLE_ARN, TINY_IMAGE, tiny_training_job, wait_for, wait_for_job
+from engine_support import ROLE_ARN, TINY_IMAGE, deploy, in_service, train_tiny_model, wait_for
 
 
 @pytest.fixture(scope="module")
 def tiny_model(sagemaker, s3) -> str:
     """A model trained by the tiny algorithm on rows whose mean is (3, 4)."""
-    bucket = "tiny-hosting-models"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="train/rows.csv", Body=b"1,2\n3,4\n5,6\n")
-    job = "tiny-hosting-job"
-    sagemaker.create_training_job(**tiny_training_job(job, bucket))
-    artifact = wait_for_job(sagemaker, job)["ModelArtifacts"]["S3ModelArtifacts"]
-    sagemaker.create_model(
-        ModelName="tiny-model",
-        PrimaryContainer={"Image": TINY_IMAGE, "ModelDataUrl": artifact},
-        ExecutionRoleArn=ROLE_ARN,
-    )
-    return "tiny-model"
-
-
-def _deploy(sagemaker, name: str, model: str, variants: tuple[str, ...] = ("AllTraffic",)) -> None:
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {"VariantName": v, "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
-            for v in variants
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
-
-
-def _in_service(sagemaker, name: str) -> dict:
-    sagemaker.get_waiter("endpoint_in_service").wait(
-        EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
-    return sagemaker.describe_endpoint(EndpointName=name)
+    return train_tiny_model(sagemaker, s3, "tiny-hosting-model")
 
 
 def test_endpoint_lifecycle_and_invocation(sagemaker, runtime, tiny_model, unique):
     name = unique("ep-life")
-    _deploy(sagemaker, name, tiny_model)
+    deploy(sagemaker, name, tiny_model)
     assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] in {"Creating", "InService"}
-    described = _in_service(sagemaker, name)
+    described = in_service(sagemaker, name)
     assert described["EndpointArn"].endswith(f":endpoint/{name}")
     assert described["ProductionVariants"][0]["VariantName"] == "AllTraffic"
     assert described["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"] == TINY_IMAGE
@@ -72,8 +43,8 @@ def test_endpoint_lifecycle_and_invocation(sagemaker, runtime, tiny_model, uniqu
 
 def test_malformed_and_oversized_payloads(sagemaker, runtime, tiny_model, unique):
     name = unique("ep-bad")
-    _deploy(sagemaker, name, tiny_model)
-    _in_service(sagemaker, name)
+    deploy(sagemaker, name, tiny_model)
+    in_service(sagemaker, name)
 
     with pytest.raises(runtime.exceptions.ModelError) as raised:
         runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=b"3,four\n")
@@ -110,7 +81,7 @@ def test_a_model_that_cannot_load_fails_the_endpoint(sagemaker, s3, unique):
         PrimaryContainer={"Image": TINY_IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"},
         ExecutionRoleArn=ROLE_ARN,
     )
-    _deploy(sagemaker, model, model)
+    deploy(sagemaker, model, model)
     described = wait_for(
         lambda: (
             d
@@ -136,9 +107,9 @@ def test_a_model_that_cannot_load_fails_the_endpoint(sagemaker, s3, unique):
         PrimaryContainer={"Image": TINY_IMAGE, "ModelDataUrl": f"s3://{bucket}/empty.tar.gz"},
         ExecutionRoleArn=ROLE_ARN,
     )
-    _deploy(sagemaker, model2, model2)
+    deploy(sagemaker, model2, model2)
     with pytest.raises(Exception, match="Failed"):
-        _in_service(sagemaker, model2)
+        in_service(sagemaker, model2)
     reason = sagemaker.describe_endpoint(EndpointName=model2)["FailureReason"]
     assert "did not pass the ping health check" in reason
     assert "mean.json" in reason
@@ -148,8 +119,8 @@ def test_a_model_that_cannot_load_fails_the_endpoint(sagemaker, s3, unique):
 
 def test_concurrent_invocations_across_variants_and_update(sagemaker, runtime, tiny_model, unique):
     name = unique("ep-conc")
-    _deploy(sagemaker, name, tiny_model, variants=("Blue", "Green"))
-    _in_service(sagemaker, name)
+    deploy(sagemaker, name, tiny_model, variants=("Blue", "Green"))
+    in_service(sagemaker, name)
 
     def call(i: int) -> tuple[str, float]:
         response = runtime.invoke_endpoint(
@@ -182,7 +153,7 @@ def test_concurrent_invocations_across_variants_and_update(sagemaker, runtime, t
     sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=f"{name}-v2")
     with ThreadPoolExecutor(max_workers=4) as pool:  # invocations keep working during the update
         assert all(distance == 0.0 for _, distance in pool.map(lambda _: call(0), range(8)))
-    described = _in_service(sagemaker, name)
+    described = in_service(sagemaker, name)
     wait_for(lambda: sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"] == f"{name}-v2")
     assert [
         v["VariantName"] for v in sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]

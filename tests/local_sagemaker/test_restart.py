@@ -4,43 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from engine_support import (
-    HERE,
     ROLE_ARN,
     TINY_IMAGE,
-    register_tiny_algorithm,
+    engine_clients,
+    start_engine_process,
     tiny_training_job,
     wait_for,
     wait_for_job,
 )
 
-from include.local_sagemaker.command import serve_command
-
 pytestmark = pytest.mark.slow
-REPO = HERE.parent.parent
-
-
-def _start_engine(state_dir: Path) -> tuple[subprocess.Popen, str]:
-    register_tiny_algorithm()
-    process = subprocess.Popen(
-        serve_command(state_dir, port=0),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    line = process.stdout.readline()
-    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-    assert match, f"engine did not start: {line!r}"
-    return process, match.group(1)
 
 
 def _containers_of(state_dir: Path) -> list[int]:
@@ -74,22 +52,11 @@ def _object_stores_of(state_dir: Path) -> list[int]:
     return found
 
 
-def _clients(url: str):
-    settings = {
-        "endpoint_url": url,
-        "region_name": "us-east-1",
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-        "config": Config(retries={"mode": "standard", "max_attempts": 1}),
-    }
-    return (boto3.client(s, **settings) for s in ("s3", "sagemaker", "sagemaker-runtime", "logs"))
-
-
 def test_kill_minus_9_mid_run_and_restart(tmp_path: Path):
     state_dir = tmp_path / "state"
-    engine, url = _start_engine(state_dir)
+    engine, url = start_engine_process(state_dir)
     try:
-        s3, sagemaker, runtime, logs = _clients(url)
+        s3, sagemaker, runtime, logs = engine_clients(url)
         s3.create_bucket(Bucket="restart-data")
         s3.put_object(
             Bucket="restart-data", Key="train/rows.csv", Body=b"1,2\n3,4\n5,6\n", ContentType="text/csv"
@@ -133,9 +100,9 @@ def test_kill_minus_9_mid_run_and_restart(tmp_path: Path):
     wait_for(lambda: not _containers_of(state_dir), timeout=10)
     wait_for(lambda: not _object_stores_of(state_dir), timeout=30)
 
-    engine, url = _start_engine(state_dir)
+    engine, url = start_engine_process(state_dir)
     try:
-        s3, sagemaker, runtime, logs = _clients(url)
+        s3, sagemaker, runtime, logs = engine_clients(url)
         assert s3.get_object(Bucket="restart-data", Key="train/rows.csv")["Body"].read() == b"1,2\n3,4\n5,6\n"
         assert s3.head_object(Bucket="restart-data", Key="train/rows.csv")["ContentType"] == "text/csv"
         assert s3.get_object(Bucket="restart-data", Key="big/blob.bin")["Body"].read() == big

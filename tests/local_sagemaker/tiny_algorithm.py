@@ -2,7 +2,8 @@
 
 ``train`` averages the rows of the CSV files in the ``train`` channel and writes the mean vector;
 its hyperparameters make it misbehave on request (``fail``, ``sleep``, ``crash``). The predictor
-answers CSV with each row's Euclidean distance to that mean, in SageMaker's JSON shape.
+answers CSV with each row's Euclidean distance to that mean, in SageMaker's JSON shape; a model whose
+container environment sets ``TINY_LOAD_SECONDS`` takes that long to load.
 Registered for the engine's containers through ``LOCAL_SAGEMAKER_EXTRA_ALGORITHMS``.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -69,7 +71,12 @@ class TinyAlgorithm:
         (context.model_dir / "mean.json").write_text(json.dumps(mean))
 
     def load(self, model_dir: Path) -> _MeanPredictor:
-        return _MeanPredictor(json.loads((model_dir / "mean.json").read_text()))
+        predictor = _MeanPredictor(json.loads((model_dir / "mean.json").read_text()))
+        delay = float(os.environ.get("TINY_LOAD_SECONDS", 0))
+        if delay:
+            print(f"tiny: model read; loading takes {delay} s more", flush=True)
+            time.sleep(delay)
+        return predictor
 
 
 ALGORITHM = TinyAlgorithm()

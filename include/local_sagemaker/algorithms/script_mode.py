@@ -22,6 +22,7 @@ import io
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from include.local_sagemaker import process_tree
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
 from include.local_sagemaker.algorithms.registry import FRAMEWORK_REPOSITORIES
 
@@ -190,7 +192,14 @@ class ScriptModeAlgorithm:
             env=script_environment(context, user, framework, arguments),
             stdout=None,  # the container's stdout: the engine streams it to CloudWatch Logs
             stderr=subprocess.PIPE,
+            # Even if the script leaves the container's process group, it dies with the container.
+            preexec_fn=process_tree.dies_with_this_process(),
         )
+        # The engine stops a job with SIGTERM to the container's process group, the script included,
+        # then SIGKILL after a grace period in which the script may save its model, as SageMaker
+        # treats a stopped container. This process waits for the script rather than dying first
+        # (which would SIGKILL the script, see above).
+        previous_handler = signal.signal(signal.SIGTERM, signal.SIG_IGN)
         tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
 
         def relay_stderr() -> None:
@@ -201,7 +210,13 @@ class ScriptModeAlgorithm:
 
         relay = threading.Thread(target=relay_stderr, name="user-stderr", daemon=True)
         relay.start()
-        return_code = process.wait()
+        try:
+            return_code = process.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous_handler)
+        # The container's job ends with the script's: what the script left running goes now (it
+        # would also hold the stderr pipe open).
+        process_tree.kill_descendants()
         relay.join(timeout=5)
         if return_code != 0:
             reason = _execute_user_script_error(return_code, list(tail), command)
