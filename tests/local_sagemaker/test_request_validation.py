@@ -1,12 +1,18 @@
-"""Requests are checked against botocore's SageMaker model, with AWS's errors: the validator on its own
-and the JSON body parser."""
+"""Requests are checked against botocore's SageMaker model before any handler runs, with AWS's errors:
+the validator on its own, the JSON body parser, and bad requests sent to a running engine."""
 
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import re
+import urllib.error
+import urllib.request
 
+import botocore.session
 import pytest
+from botocore.exceptions import ClientError
 from engine_support import ROLE_ARN, TINY_IMAGE
 
 from include.local_sagemaker.errors import ServiceError
@@ -415,3 +421,107 @@ def test_an_unterminated_string_full_of_quotes_is_refused_quickly():
     raw = b'{"a": "' + b'\\"' * 2_000_000
     with pytest.raises(ServiceError, match="not valid JSON"):
         parse_json_request(raw)
+
+
+# -- through a running engine -----------------------------------------------------------------------
+def _post(engine, operation: str, request: dict) -> tuple[int, dict]:
+    """POST ``request`` as awsJson 1.1, as a client that skips boto3's own parameter checks would."""
+    http = urllib.request.Request(
+        engine.endpoint_url,
+        data=json.dumps(request).encode(),
+        method="POST",
+        headers={"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    try:
+        with urllib.request.urlopen(http) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _not_found(call) -> str:
+    with pytest.raises(ClientError) as raised:
+        call()
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    return raised.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "value"),
+    [
+        ({"InputDataConfig": "x"}, "inputDataConfig", "x"),
+        ({"HyperParameters": []}, "hyperParameters", "[]"),
+        ({"ResourceConfig.VolumeSizeInGB": "x"}, "resourceConfig.volumeSizeInGB", "x"),
+        ({"ResourceConfig.InstanceType": 5}, "resourceConfig.instanceType", "5"),
+        ({"RoleArn": 5}, "roleArn", "5"),
+    ],
+)
+def test_badly_typed_training_jobs_are_400s_and_create_nothing(
+    engine, sagemaker, unique, changes, path, value
+):
+    name = unique("typed")
+    status, body = _post(engine, "CreateTrainingJob", training_job(TrainingJobName=name, **changes))
+    assert (status, body["__type"]) == (400, "SerializationException")
+    assert f"Value '{value}' at '{path}'" in body["message"]
+    assert _not_found(lambda: sagemaker.describe_training_job(TrainingJobName=name)) == (
+        "Requested resource not found."
+    )
+
+
+def test_a_badly_typed_endpoint_config_is_a_400_and_creates_nothing(engine, sagemaker, unique):
+    name = unique("typed-config")
+    status, body = _post(
+        engine, "CreateEndpointConfig", {"EndpointConfigName": name, "ProductionVariants": "x"}
+    )
+    assert (status, body["__type"], body["message"]) == (
+        400,
+        "SerializationException",
+        "STRING_VALUE can not be converted to a List: Value 'x' at 'productionVariants'",
+    )
+    assert "Could not find endpoint configuration" in _not_found(
+        lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    )
+
+
+def test_a_ten_mib_environment_value_is_a_400_naming_it_and_creates_nothing(engine, sagemaker, unique):
+    name = unique("huge-env")
+    request = {
+        "ModelName": name,
+        "PrimaryContainer": {"Image": TINY_IMAGE, "Environment": {"HUGE": "v" * TEN_MIB}},
+        "ExecutionRoleArn": ROLE_ARN,
+    }
+    status, body = _post(engine, "CreateModel", request)
+    assert (status, body["__type"]) == (400, "ValidationException")
+    assert body["message"].startswith("1 validation error detected: Value '{HUGE=vvvv")
+    assert (
+        "at 'primaryContainer.environment' failed to satisfy constraint: Map value must satisfy"
+        in (body["message"])
+    )
+    assert "Member must have length less than or equal to 1024" in body["message"]
+    assert "Could not find model" in _not_found(lambda: sagemaker.describe_model(ModelName=name))
+
+
+def test_an_engine_bug_is_a_logged_500_not_a_400(engine, monkeypatch, caplog):
+    def broken(request):
+        return {}["no such key"]
+
+    monkeypatch.setattr(engine.sagemaker, "_op_ListModels", broken)
+    with caplog.at_level(logging.ERROR, logger="include.local_sagemaker.sagemaker_api"):
+        status, body = _post(engine, "ListModels", {})
+    assert (status, body["__type"]) == (500, "InternalFailure")
+    assert "KeyError" in body["message"]
+    [record] = [r for r in caplog.records if r.name == "include.local_sagemaker.sagemaker_api"]
+    assert "SageMaker ListModels failed" in record.getMessage()
+    assert record.exc_info[0] is KeyError
+
+
+def test_every_operation_the_engine_implements_is_in_botocore_s_model(engine):
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    implemented = {
+        name.removeprefix("_op_")
+        for owner in (engine.sagemaker, *engine.sagemaker.extensions)
+        for name in dir(owner)
+        if name.startswith("_op_")
+    }
+    assert {"CreateTrainingJob", "CreateTransformJob", "CreateModelPackage"} <= implemented
+    assert sorted(implemented - set(model.operation_names)) == []
