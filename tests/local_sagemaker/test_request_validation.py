@@ -501,6 +501,18 @@ def test_a_ten_mib_environment_value_is_a_400_naming_it_and_creates_nothing(engi
     assert "Could not find model" in _not_found(lambda: sagemaker.describe_model(ModelName=name))
 
 
+def test_values_the_model_admits_but_the_engine_cannot_use_are_400s_naming_them(engine, unique):
+    status, body = _post(engine, "ListModels", {"NextToken": "page-2"})
+    assert (status, body["__type"]) == (400, "ValidationException")
+    assert "'page-2'" in body["message"]
+    request = training_job(
+        TrainingJobName=unique("no-repo"), **{"AlgorithmSpecification.TrainingImage": ":1"}
+    )
+    status, body = _post(engine, "CreateTrainingJob", request)
+    assert (status, body["__type"]) == (400, "ValidationException")
+    assert "Image URI ':1' is not of the form <registry>/<repository>:<tag>" in body["message"]
+
+
 def test_an_engine_bug_is_a_logged_500_not_a_400(engine, monkeypatch, caplog):
     def broken(request):
         return {}["no such key"]
