@@ -196,6 +196,24 @@ def test_each_kind_of_constraint(operation, request_, message):
     assert error.message == f"1 validation error detected: {message}"
 
 
+@pytest.mark.parametrize("name", ["a", "kmeans-2024-01-01", "a--b", "A1" * 31 + "x"])
+def test_valid_job_names(name):
+    validate_request("CreateTrainingJob", training_job(TrainingJobName=name))
+
+
+@pytest.mark.parametrize("name", ["", "-a", "a-", "a_b", "a.b", "a" * 64])
+def test_invalid_job_names_name_the_value(name):
+    assert (
+        f"Value '{name}' at 'trainingJobName'"
+        in refusal("CreateTrainingJob", training_job(TrainingJobName=name)).message
+    )
+
+
+def test_model_names_allow_inner_hyphen_runs_only():
+    validate_request("CreateModel", {"ModelName": "m--1"})
+    assert "Value 'm-' at 'modelName'" in refusal("CreateModel", {"ModelName": "m-"}).message
+
+
 def test_every_broken_constraint_is_listed_in_document_order():
     request = training_job(TrainingJobName="x" * 64, **{"ResourceConfig.InstanceType": "ml.nope"})
     request["InputDataConfig"].append({"ChannelName": "bad name", "DataSource": {}})
