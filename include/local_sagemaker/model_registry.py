@@ -18,12 +18,11 @@ import time
 
 from include.local_sagemaker.api_support import page, public, require, tags_of, time_filters
 from include.local_sagemaker.errors import ServiceError, validation
-from include.local_sagemaker.names import arn, check_entity_name, split_s3_uri
+from include.local_sagemaker.names import arn
 from include.local_sagemaker.state import ResourceStore
 
-APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
-_PACKAGE_TYPES = ("Versioned", "Unversioned", "Both")
-# ``<name>``, ``<name>/<version>`` or either behind an ARN prefix (the service model's VersionedArnOrName).
+# ``<name>``, ``<name>/<version>`` or either behind an ARN prefix: the service model's
+# VersionedArnOrName pattern, with groups to take it apart.
 _ARN_OR_NAME = re.compile(
     r"(?:arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:(?P<kind>[a-z\-]*)/)?"
     r"(?P<name>[a-zA-Z0-9](?:[a-zA-Z0-9-]){0,62})(?<!-)(?:/(?P<version>[0-9]{1,9}))?"
@@ -65,38 +64,22 @@ def _conflict(message: str) -> ServiceError:
     return ServiceError("ConflictException", message)
 
 
-def _parse_reference(field: str, value) -> tuple[str, int | None]:
-    """``name``, ``name/3`` or an ARN of either -> ``(name, version or None)``."""
-    match = _ARN_OR_NAME.fullmatch(value) if isinstance(value, str) else None
+def _parse_reference(value: str) -> tuple[str, int | None] | None:
+    """``name``, ``name/3`` or an ARN of either -> ``(name, version or None)``; None for anything else
+    (a ``ModelPackageArn`` the model admits may still name no package this way)."""
+    match = _ARN_OR_NAME.fullmatch(value)
     if not match:
-        raise validation(
-            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {_ARN_OR_NAME.pattern}"
-        )
+        return None
     version = match.group("version")
     return match.group("name"), int(version) if version else None
-
-
-def _check_approval(status) -> str:
-    if status not in APPROVAL_STATUSES:
-        raise validation(
-            f"1 validation error detected: Value '{status}' at 'modelApprovalStatus' failed to satisfy "
-            f"constraint: Member must satisfy enum value set: {list(APPROVAL_STATUSES)}"
-        )
-    return status
 
 
 def _check_inference_specification(specification: dict | None) -> None:
     if specification is None:
         return
-    containers = specification.get("Containers")
-    if not containers:
-        raise validation("InferenceSpecification.Containers must list at least one container")
-    for index, container in enumerate(containers):
-        if not container.get("Image"):
-            raise validation(f"InferenceSpecification.Containers[{index}].Image must not be empty")
-        if container.get("ModelDataUrl"):
-            split_s3_uri(container["ModelDataUrl"], f"inferenceSpecification.containers.{index}.modelDataUrl")
+    for index, container in enumerate(specification["Containers"], 1):
+        # The model makes Image optional (for containers of a marketplace algorithm).
+        require(container, "Image", path=f"inferenceSpecification.containers.{index}.member")
 
 
 class ModelRegistry:
@@ -119,10 +102,8 @@ class ModelRegistry:
 
     # -- groups ---------------------------------------------------------------------------------
     def _op_CreateModelPackageGroup(self, request: dict) -> dict:
-        name = check_entity_name("modelPackageGroupName", request.get("ModelPackageGroupName"))
+        name = request["ModelPackageGroupName"]
         description = request.get("ModelPackageGroupDescription") or ""
-        if len(description) > 1024:
-            raise validation("ModelPackageGroupDescription must be at most 1024 characters long")
         group_arn = arn("ModelPackageGroup", name)
         with self.groups.lock:
             if name in self.groups:
@@ -141,19 +122,19 @@ class ModelRegistry:
             self.groups.put(name, document)
         return {"ModelPackageGroupArn": group_arn}
 
-    def _group(self, reference) -> dict:
-        name, _ = _parse_reference("modelPackageGroupName", reference)
+    def _group(self, reference: str) -> dict:
+        name, _ = _parse_reference(reference)  # an ArnOrName of the model always parses
         group = self.groups.get(name)
         if group is None:
             raise validation(f"ModelPackageGroup {arn('ModelPackageGroup', name)} does not exist.")
         return group
 
     def _op_DescribeModelPackageGroup(self, request: dict) -> dict:
-        return public(self._group(request.get("ModelPackageGroupName")))
+        return public(self._group(request["ModelPackageGroupName"]))
 
     def _op_DeleteModelPackageGroup(self, request: dict) -> dict:
         with self.groups.lock, self.packages.lock:
-            group = self._group(request.get("ModelPackageGroupName"))
+            group = self._group(request["ModelPackageGroupName"])
             name = group["ModelPackageGroupName"]
             versions = [p for p in self.packages.all() if p.get("ModelPackageGroupName") == name]
             if versions:
@@ -195,11 +176,9 @@ class ModelRegistry:
                 f"ModelPackageName={package_name!r}"
             )
         _check_inference_specification(request.get("InferenceSpecification"))
-        if not group_reference and not request.get("InferenceSpecification"):
+        if not group_reference:
             require(request, "InferenceSpecification")
         description = request.get("ModelPackageDescription") or ""
-        if len(description) > 1024:
-            raise validation("ModelPackageDescription must be at most 1024 characters long")
         token = request.get("ClientToken")
         now = time.time()
         document = {
@@ -231,9 +210,7 @@ class ModelRegistry:
                     ModelPackageGroupName=group_name,
                     ModelPackageVersion=version,
                     ModelPackageArn=arn("ModelPackage", key),
-                    ModelApprovalStatus=_check_approval(
-                        request.get("ModelApprovalStatus") or "PendingManualApproval"
-                    ),
+                    ModelApprovalStatus=request.get("ModelApprovalStatus") or "PendingManualApproval",
                     ModelPackageRegistrationType=request.get("ModelPackageRegistrationType", "Logged"),
                     _Key=key,
                 )
@@ -241,7 +218,7 @@ class ModelRegistry:
                 # hands one out twice.
                 self.groups.update(group_name, _NextVersion=version + 1)
             else:
-                key = check_entity_name("modelPackageName", package_name)
+                key = package_name
                 if "ModelApprovalStatus" in request:
                     raise validation(
                         "ModelApprovalStatus applies to versioned model packages only; "
@@ -253,8 +230,11 @@ class ModelRegistry:
             self.packages.put(key, document)
         return {"ModelPackageArn": document["ModelPackageArn"]}
 
-    def _package(self, reference, field: str = "modelPackageName") -> dict:
-        name, version = _parse_reference(field, reference)
+    def _package(self, reference: str) -> dict:
+        parsed = _parse_reference(reference)
+        if parsed is None:
+            raise validation(f"ModelPackage {reference} does not exist.")
+        name, version = parsed
         key = f"{name}/{version}" if version is not None else name
         package = self.packages.get(key)
         if package is None:
@@ -266,12 +246,11 @@ class ModelRegistry:
         return package
 
     def _op_DescribeModelPackage(self, request: dict) -> dict:
-        return public(self._package(request.get("ModelPackageName")))
+        return public(self._package(request["ModelPackageName"]))
 
     def _op_UpdateModelPackage(self, request: dict) -> dict:
-        require(request, "ModelPackageArn")
         with self.packages.lock:
-            package = self._package(request["ModelPackageArn"], "modelPackageArn")
+            package = self._package(request["ModelPackageArn"])
             changes: dict = {"LastModifiedTime": time.time(), "LastModifiedBy": dict(_CREATED_BY)}
             if "ModelApprovalStatus" in request:
                 if "ModelPackageVersion" not in package:
@@ -279,7 +258,7 @@ class ModelRegistry:
                         f"Model package {package['ModelPackageArn']} is unversioned; only versioned "
                         "model packages have an approval status"
                     )
-                changes["ModelApprovalStatus"] = _check_approval(request["ModelApprovalStatus"])
+                changes["ModelApprovalStatus"] = request["ModelApprovalStatus"]
             if "ApprovalDescription" in request:
                 changes["ApprovalDescription"] = request["ApprovalDescription"]
             if "InferenceSpecification" in request:
@@ -304,25 +283,18 @@ class ModelRegistry:
 
     def _op_DeleteModelPackage(self, request: dict) -> dict:
         with self.packages.lock:
-            package = self._package(request.get("ModelPackageName"))
+            package = self._package(request["ModelPackageName"])
             self.packages.delete(package["_Key"])
         return {}
 
     def _op_ListModelPackages(self, request: dict) -> dict:
         package_type = request.get("ModelPackageType")
-        if package_type is not None and package_type not in _PACKAGE_TYPES:
-            raise validation(
-                f"1 validation error detected: Value '{package_type}' at 'modelPackageType' failed to "
-                f"satisfy constraint: Member must satisfy enum value set: {list(_PACKAGE_TYPES)}"
-            )
         group_name = None
         if request.get("ModelPackageGroupName"):
-            group_name, _ = _parse_reference("modelPackageGroupName", request["ModelPackageGroupName"])
+            group_name, _ = _parse_reference(request["ModelPackageGroupName"])
         # As on SageMaker: a group's listing is its versions; otherwise unversioned packages by default.
         package_type = package_type or ("Versioned" if group_name else "Unversioned")
         approval = request.get("ModelApprovalStatus")
-        if approval is not None:
-            _check_approval(approval)
         contains = request.get("NameContains", "")
 
         def wanted(package: dict) -> bool:

@@ -1,18 +1,20 @@
 """The SageMaker control plane (awsJson 1.1, ``X-Amz-Target: SageMaker.<Operation>``).
 
 Training jobs, models, endpoint configs, endpoints and their tags, with the response fields, ARNs,
-statuses and errors of the real service: an unknown name in ``Describe*`` is a 400
-``ValidationException`` (the Airflow provider's "does this job exist" check depends on it), a
-duplicate endpoint is ``Cannot create already existing endpoint ...`` (the provider then updates it).
-Documents are stored shaped like the ``Describe*`` responses; keys starting with ``_`` are the
-engine's own bookkeeping and never leave it.
+statuses and errors of the real service. Every request is first checked against botocore's service
+model (:mod:`~include.local_sagemaker.request_validation`); the handlers then check what AWS checks
+beyond the model: an unknown name in ``Describe*`` is a 400 ``ValidationException`` (the Airflow
+provider's "does this job exist" check depends on it), a duplicate endpoint is ``Cannot create already
+existing endpoint ...`` (the provider then updates it). Documents are stored shaped like the
+``Describe*`` responses; keys starting with ``_`` are the engine's own bookkeeping and never leave it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
-from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.api_support import check_runnable_image
 from include.local_sagemaker.api_support import page as _page
 from include.local_sagemaker.api_support import public as _public
 from include.local_sagemaker.api_support import require as _require
@@ -20,20 +22,14 @@ from include.local_sagemaker.api_support import tags_of as _tags
 from include.local_sagemaker.api_support import time_filters as _time_filters
 from include.local_sagemaker.errors import ServiceError, resource_in_use, validation
 from include.local_sagemaker.hosting import Hosting
-from include.local_sagemaker.names import (
-    arn,
-    check_channel_name,
-    check_entity_name,
-    check_model_name,
-    split_s3_uri,
-)
+from include.local_sagemaker.names import arn
+from include.local_sagemaker.request_validation import validate_request
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.training import TrainingRunner
 
+_log = logging.getLogger(__name__)
+# The data types the engine's channels read; the model also admits AugmentedManifestFile and Converse.
 _S3_DATA_TYPES = {"S3Prefix", "ManifestFile"}
-_DISTRIBUTIONS = {"FullyReplicated", "ShardedByS3Key"}
-_INPUT_MODES = {"File", "Pipe", "FastFile"}
-_MAX_HYPERPARAMETERS = 100
 
 
 class SageMakerApi:
@@ -67,71 +63,50 @@ class SageMakerApi:
         return None
 
     def handle(self, operation: str, request: dict) -> dict:
+        """Answer ``operation``: AWS's error for a request the service model refuses, else the handler's.
+
+        Past validation, any exception but a ``ServiceError`` is an engine bug: it is logged with its
+        traceback and propagates, and the front door answers 500 ``InternalFailure``.
+        """
         handler = self._handler(operation)
         if handler is None:
             raise ServiceError(
                 "UnknownOperationException", f"The local SageMaker engine does not implement {operation}."
             )
-        if not isinstance(request, dict):
-            raise ServiceError("SerializationException", "The request body must be a JSON object")
+        validate_request(operation, request)
         try:
             return handler(request)
-        except (KeyError, TypeError, ValueError) as error:
-            raise validation(f"Malformed {operation} request: {type(error).__name__}: {error}") from error
+        except ServiceError:
+            raise
+        except Exception:
+            _log.exception("SageMaker %s failed on a request the service model accepts", operation)
+            raise
 
     # -- training jobs ------------------------------------------------------------------------
     def _op_CreateTrainingJob(self, request: dict) -> dict:
-        name = check_entity_name("trainingJobName", request.get("TrainingJobName"))
-        _require(
-            request,
-            "AlgorithmSpecification",
-            "RoleArn",
-            "OutputDataConfig",
-            "ResourceConfig",
-            "StoppingCondition",
-        )
+        name = request["TrainingJobName"]
+        # The model makes these optional for serverless jobs and instance groups, which the engine
+        # does not run.
+        _require(request, "AlgorithmSpecification", "ResourceConfig", "StoppingCondition")
         algorithm = request["AlgorithmSpecification"]
-        _require(algorithm, "TrainingInputMode")
         if algorithm.get("AlgorithmName") and not algorithm.get("TrainingImage"):
             raise validation(
                 "AlgorithmName (marketplace algorithms) is not supported by the local engine; "
                 "pass TrainingImage"
             )
-        _require(algorithm, "TrainingImage")
-        repository = registry.repository_of(algorithm["TrainingImage"])
-        if repository not in registry._MODULES:
-            raise validation(
-                f"Image {algorithm['TrainingImage']} (repository {repository}) is not an algorithm the local "
-                f"engine runs; known repositories: {', '.join(sorted(registry._MODULES))}"
-            )
-        if algorithm["TrainingInputMode"] not in _INPUT_MODES:
-            raise validation(
-                f"TrainingInputMode {algorithm['TrainingInputMode']!r} must be one of {sorted(_INPUT_MODES)}"
-            )
-        _require(request["OutputDataConfig"], "S3OutputPath")
-        split_s3_uri(request["OutputDataConfig"]["S3OutputPath"], "outputDataConfig.s3OutputPath")
+        _require(algorithm, "TrainingImage", path="algorithmSpecification")
+        check_runnable_image(algorithm["TrainingImage"])
         resources = dict(request["ResourceConfig"])
-        _require(resources, "InstanceType", "VolumeSizeInGB")
-        resources["InstanceCount"] = int(resources.get("InstanceCount", 1))
+        _require(resources, "InstanceType", "VolumeSizeInGB", path="resourceConfig")
+        resources.setdefault("InstanceCount", 1)
         if resources["InstanceCount"] < 1:
+            # The model admits 0 for jobs on instance groups.
             raise validation(
                 f"ResourceConfig.InstanceCount must be at least 1, got {resources['InstanceCount']}"
             )
         stopping = dict(request["StoppingCondition"])
-        stopping["MaxRuntimeInSeconds"] = int(stopping.get("MaxRuntimeInSeconds", 86400))
-        if stopping["MaxRuntimeInSeconds"] < 1:
-            raise validation(
-                "StoppingCondition.MaxRuntimeInSeconds must be at least 1, "
-                f"got {stopping['MaxRuntimeInSeconds']}"
-            )
+        stopping.setdefault("MaxRuntimeInSeconds", 86400)
         hyperparameters = request.get("HyperParameters") or {}
-        if len(hyperparameters) > _MAX_HYPERPARAMETERS:
-            raise validation(f"HyperParameters has {len(hyperparameters)} entries; at most 100 are allowed")
-        for key, value in hyperparameters.items():
-            if not isinstance(value, str) or len(value) > 2500 or len(key) > 256:
-                raise validation(
-                    f"Hyperparameter {key!r}: value {value!r} must be a string of at most 2500 characters"
-                )
         channels = [self._checked_channel(channel) for channel in request.get("InputDataConfig") or []]
         names = [channel["ChannelName"] for channel in channels]
         if len(set(names)) != len(names):
@@ -184,23 +159,15 @@ class SageMakerApi:
 
     @staticmethod
     def _checked_channel(channel: dict) -> dict:
-        check_channel_name(channel.get("ChannelName"))
-        source = (channel.get("DataSource") or {}).get("S3DataSource")
+        source = channel["DataSource"].get("S3DataSource")
         if not source:
             raise validation(f"Channel {channel['ChannelName']}: only DataSource.S3DataSource is supported")
-        _require(source, "S3DataType", "S3Uri")
         if source["S3DataType"] not in _S3_DATA_TYPES:
             raise validation(
-                f"Channel {channel['ChannelName']}: S3DataType {source['S3DataType']!r} "
-                f"must be one of {sorted(_S3_DATA_TYPES)}"
+                f"Channel {channel['ChannelName']}: S3DataType {source['S3DataType']!r} is not supported by "
+                f"the local engine; use one of {sorted(_S3_DATA_TYPES)}"
             )
-        split_s3_uri(source["S3Uri"], "inputDataConfig.dataSource.s3DataSource.s3Uri")
         distribution = source.get("S3DataDistributionType", "FullyReplicated")
-        if distribution not in _DISTRIBUTIONS:
-            raise validation(
-                f"Channel {channel['ChannelName']}: S3DataDistributionType {distribution!r} "
-                f"must be one of {sorted(_DISTRIBUTIONS)}"
-            )
         return {
             "CompressionType": "None",
             "RecordWrapperType": "None",
@@ -209,16 +176,16 @@ class SageMakerApi:
         }
 
     def _job(self, name: str) -> dict:
-        job = self.jobs.get(name) if isinstance(name, str) else None
+        job = self.jobs.get(name)
         if job is None:
             raise validation("Requested resource not found.")
         return job
 
     def _op_DescribeTrainingJob(self, request: dict) -> dict:
-        return _public(self._job(request.get("TrainingJobName")))
+        return _public(self._job(request["TrainingJobName"]))
 
     def _op_StopTrainingJob(self, request: dict) -> dict:
-        name = request.get("TrainingJobName")
+        name = request["TrainingJobName"]
         with self.jobs.lock:
             job = self._job(name)
             if job["TrainingJobStatus"] != "InProgress":
@@ -278,18 +245,18 @@ class SageMakerApi:
 
     # -- models -------------------------------------------------------------------------------
     def _op_CreateModel(self, request: dict) -> dict:
-        name = check_model_name("modelName", request.get("ModelName"))
-        containers = (
-            [request["PrimaryContainer"]]
-            if request.get("PrimaryContainer")
-            else request.get("Containers") or []
-        )
+        name = request["ModelName"]
+        if request.get("PrimaryContainer"):
+            containers = {"primaryContainer": request["PrimaryContainer"]}
+        else:
+            containers = {
+                f"containers.{i}.member": c for i, c in enumerate(request.get("Containers") or [], 1)
+            }
         if not containers:
             raise validation("A model needs PrimaryContainer or Containers")
-        for container in containers:
-            _require(container, "Image")
-            if container.get("ModelDataUrl"):
-                split_s3_uri(container["ModelDataUrl"], "primaryContainer.modelDataUrl")
+        for path, container in containers.items():
+            # The model makes Image optional for containers taken from a model package.
+            _require(container, "Image", path=path)
         model_arn = arn("Model", name)
         document = {
             "ModelName": name,
@@ -314,17 +281,17 @@ class SageMakerApi:
         return {"ModelArn": model_arn}
 
     def _model(self, name: str) -> dict:
-        model = self.models.get(name) if isinstance(name, str) else None
+        model = self.models.get(name)
         if model is None:
-            raise validation(f'Could not find model "{arn("Model", str(name))}".')
+            raise validation(f'Could not find model "{arn("Model", name)}".')
         return model
 
     def _op_DescribeModel(self, request: dict) -> dict:
-        return _public(self._model(request.get("ModelName")))
+        return _public(self._model(request["ModelName"]))
 
     def _op_DeleteModel(self, request: dict) -> dict:
         with self.models.lock:
-            self._model(request.get("ModelName"))
+            self._model(request["ModelName"])
             self.models.delete(request["ModelName"])
         return {}
 
@@ -343,27 +310,23 @@ class SageMakerApi:
 
     # -- endpoint configs ---------------------------------------------------------------------
     def _op_CreateEndpointConfig(self, request: dict) -> dict:
-        name = check_entity_name("endpointConfigName", request.get("EndpointConfigName"))
-        _require(request, "ProductionVariants")
+        name = request["EndpointConfigName"]
         variants = []
         seen = set()
-        for variant in request["ProductionVariants"]:
-            check_entity_name("productionVariants.variantName", variant.get("VariantName"))
+        for index, variant in enumerate(request["ProductionVariants"], 1):
             if variant["VariantName"] in seen:
                 raise validation(
                     f"Variant names must be unique within an endpoint configuration: {variant['VariantName']}"
                 )
             seen.add(variant["VariantName"])
-            _require(variant, "ModelName")
+            # The model makes ModelName optional for endpoints of inference components.
+            _require(variant, "ModelName", path=f"productionVariants.{index}.member")
             self._model(variant["ModelName"])
-            weight = float(variant.get("InitialVariantWeight", 1.0))
-            if weight < 0:
-                raise validation(f"InitialVariantWeight must not be negative, got {weight}")
             variants.append(
                 {
                     **variant,
-                    "InitialVariantWeight": weight,
-                    "InitialInstanceCount": int(variant.get("InitialInstanceCount", 1)),
+                    "InitialVariantWeight": float(variant.get("InitialVariantWeight", 1.0)),
+                    "InitialInstanceCount": variant.get("InitialInstanceCount", 1),
                 }
             )
         config_arn = arn("EndpointConfig", name)
@@ -384,17 +347,17 @@ class SageMakerApi:
         return {"EndpointConfigArn": config_arn}
 
     def _endpoint_config(self, name: str) -> dict:
-        config = self.endpoint_configs.get(name) if isinstance(name, str) else None
+        config = self.endpoint_configs.get(name)
         if config is None:
-            raise validation(f'Could not find endpoint configuration "{arn("EndpointConfig", str(name))}".')
+            raise validation(f'Could not find endpoint configuration "{arn("EndpointConfig", name)}".')
         return config
 
     def _op_DescribeEndpointConfig(self, request: dict) -> dict:
-        return _public(self._endpoint_config(request.get("EndpointConfigName")))
+        return _public(self._endpoint_config(request["EndpointConfigName"]))
 
     def _op_DeleteEndpointConfig(self, request: dict) -> dict:
         with self.endpoint_configs.lock:
-            self._endpoint_config(request.get("EndpointConfigName"))
+            self._endpoint_config(request["EndpointConfigName"])
             self.endpoint_configs.delete(request["EndpointConfigName"])
         return {}
 
@@ -415,8 +378,7 @@ class SageMakerApi:
 
     # -- endpoints ----------------------------------------------------------------------------
     def _op_CreateEndpoint(self, request: dict) -> dict:
-        name = check_entity_name("endpointName", request.get("EndpointName"))
-        _require(request, "EndpointConfigName")
+        name = request["EndpointName"]
         endpoint_arn = arn("Endpoint", name)
         with self.endpoints.lock:
             if name in self.endpoints:
@@ -439,17 +401,16 @@ class SageMakerApi:
         return {"EndpointArn": endpoint_arn}
 
     def _endpoint(self, name: str) -> dict:
-        endpoint = self.endpoints.get(name) if isinstance(name, str) else None
+        endpoint = self.endpoints.get(name)
         if endpoint is None:
-            raise validation(f'Could not find endpoint "{arn("Endpoint", str(name))}".')
+            raise validation(f'Could not find endpoint "{arn("Endpoint", name)}".')
         return endpoint
 
     def _op_DescribeEndpoint(self, request: dict) -> dict:
-        return _public(self._endpoint(request.get("EndpointName")))
+        return _public(self._endpoint(request["EndpointName"]))
 
     def _op_UpdateEndpoint(self, request: dict) -> dict:
-        name = request.get("EndpointName")
-        _require(request, "EndpointName", "EndpointConfigName")
+        name = request["EndpointName"]
         with self.endpoints.lock:
             endpoint = self._endpoint(name)
             self._endpoint_config(request["EndpointConfigName"])
@@ -472,7 +433,7 @@ class SageMakerApi:
 
     def _op_DeleteEndpoint(self, request: dict) -> dict:
         with self.endpoints.lock:
-            self._endpoint(request.get("EndpointName"))
+            self._endpoint(request["EndpointName"])
             self.endpoints.update(
                 request["EndpointName"], EndpointStatus="Deleting", LastModifiedTime=time.time()
             )
@@ -525,7 +486,7 @@ class SageMakerApi:
         raise validation(f"Resource {resource_arn} does not exist.")
 
     def _op_AddTags(self, request: dict) -> dict:
-        store, name = self._store_for_arn(request.get("ResourceArn"))
+        store, name = self._store_for_arn(request["ResourceArn"])
         with store.lock:
             tags = {tag["Key"]: tag for tag in store.get(name).get("_Tags", [])}
             tags.update({tag["Key"]: tag for tag in _tags(request)})
@@ -533,8 +494,8 @@ class SageMakerApi:
         return {"Tags": list(tags.values())}
 
     def _op_DeleteTags(self, request: dict) -> dict:
-        store, name = self._store_for_arn(request.get("ResourceArn"))
-        doomed = set(request.get("TagKeys") or [])
+        store, name = self._store_for_arn(request["ResourceArn"])
+        doomed = set(request["TagKeys"])
         with store.lock:
             store.update(
                 name, _Tags=[tag for tag in store.get(name).get("_Tags", []) if tag["Key"] not in doomed]
@@ -542,5 +503,5 @@ class SageMakerApi:
         return {}
 
     def _op_ListTags(self, request: dict) -> dict:
-        store, name = self._store_for_arn(request.get("ResourceArn"))
+        store, name = self._store_for_arn(request["ResourceArn"])
         return {"Tags": store.get(name).get("_Tags", [])}

@@ -28,6 +28,7 @@ from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.hosting import MAX_PAYLOAD_BYTES, Hosting, payload_too_large
 from include.local_sagemaker.local_account import LocalAccount
 from include.local_sagemaker.logs import LogStore
+from include.local_sagemaker.request_validation import MAX_REQUEST_BYTES, parse_json_request
 from include.local_sagemaker.s3_proxy import S3Proxy
 from include.local_sagemaker.sagemaker_api import SageMakerApi
 
@@ -80,21 +81,6 @@ def virtual_host_bucket(name: str) -> str | None:
     return None
 
 
-MAX_REQUEST_BYTES = 8 * 1024 * 1024
-
-
-def parse_json_request(raw: bytes | None) -> dict:
-    if raw is None:
-        raise ServiceError("ValidationException", "The request body is too large.", 413)
-    try:
-        request = json.loads(raw or b"{}")
-    except (ValueError, RecursionError) as error:
-        raise ServiceError("SerializationException", f"The request body is not valid JSON: {error}") from None
-    if not isinstance(request, dict):
-        raise ServiceError("SerializationException", "The request body must be a JSON object")
-    return request
-
-
 def _header(scope: dict, name: bytes) -> str:
     for key, value in scope["headers"]:
         if key.lower() == name:
@@ -102,20 +88,18 @@ def _header(scope: dict, name: bytes) -> str:
     return ""
 
 
-async def _read_body(receive, limit: int) -> bytes | None:
-    """The whole request body, or None if it exceeds ``limit`` bytes."""
+async def _read_body(receive, limit: int) -> bytes:
+    """The request body; one over ``limit`` bytes is cut at ``limit + 1`` (enough to refuse it)."""
     parts, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ConnectionError("the client went away before sending the whole body")
         chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
         parts.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(parts)
+        size += len(chunk)
+        if size > limit or not message.get("more_body"):
+            return b"".join(parts)[: limit + 1]
 
 
 async def _respond(send, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
@@ -221,8 +205,8 @@ class EngineApp:
         request_id = str(uuid.uuid4())
         try:
             body = await _read_body(receive, MAX_PAYLOAD_BYTES)
-            if body is None:
-                raise payload_too_large(int(_header(scope, b"content-length") or MAX_PAYLOAD_BYTES + 1))
+            if len(body) > MAX_PAYLOAD_BYTES:
+                raise payload_too_large(int(_header(scope, b"content-length") or len(body)))
             data, content_type, variant = await self._run(
                 self.hosting.invoke,
                 endpoint_name,
@@ -249,7 +233,7 @@ class EngineApp:
             self.account.handle,
             service,
             scope.get("query_string", b""),
-            body or b"",
+            body,
             _header(scope, b"content-type"),
         )
         await _respond(

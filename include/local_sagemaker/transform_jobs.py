@@ -1,48 +1,35 @@
 """The control plane of batch transform: ``Create/Describe/Stop/ListTransformJobs``.
 
-Requests are validated the way SageMaker validates them (enums, the 100 MB limit on
-``MaxConcurrentTransforms x MaxPayloadInMB``, an existing model) and stored shaped like
-``DescribeTransformJob``; the :class:`~include.local_sagemaker.transform.TransformRunner` does the work.
+Requests reach these handlers checked against the service model (types, enums, patterns); the
+handlers add SageMaker's rules beyond it (the 100 MB limit on ``MaxPayloadInMB`` and on
+``MaxConcurrentTransforms x MaxPayloadInMB``, an existing model) and the engine's own limits, and store
+the job shaped like ``DescribeTransformJob``; the
+:class:`~include.local_sagemaker.transform.TransformRunner` does the work.
 """
 
 from __future__ import annotations
 
 import time
 
-from include.local_sagemaker.api_support import page, public, require, tags_of, time_filters
+from include.local_sagemaker.api_support import page, public, tags_of, time_filters
 from include.local_sagemaker.errors import resource_in_use, validation
-from include.local_sagemaker.names import arn, check_entity_name, check_model_name, split_s3_uri
+from include.local_sagemaker.names import arn
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.transform import TransformRunner
 
+# What the engine's runner implements, out of what the model admits.
 _SPLIT_TYPES = ("None", "Line", "RecordIO")
-_BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
-_ASSEMBLE_WITH = ("None", "Line")
-_COMPRESSION_TYPES = ("None", "Gzip")
 _S3_DATA_TYPES = ("S3Prefix", "ManifestFile")
 _DEFAULT_MAX_PAYLOAD_MB = 6
+_MAX_PAYLOAD_MB = 100
 
 
-def _enum(field: str, value, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
+def _supported(field: str, value: str, supported: tuple[str, ...]) -> str:
+    if value not in supported:
         raise validation(
-            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
-            f"Member must satisfy enum value set: {list(allowed)}"
+            f"{field} {value!r} is not supported by the local engine; use one of {list(supported)}"
         )
     return value
-
-
-def _bounded_int(field: str, value, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not low <= number <= high:
-        raise validation(
-            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
-            f"Member must have value between {low} and {high}"
-        )
-    return number
 
 
 def _check_data_processing(processing: dict | None) -> dict | None:
@@ -71,49 +58,30 @@ class TransformJobs:
         return [(self.jobs, "TransformJobName", "TransformJobArn")]
 
     def _op_CreateTransformJob(self, request: dict) -> dict:
-        name = check_entity_name("transformJobName", request.get("TransformJobName"))
-        require(request, "ModelName", "TransformInput", "TransformOutput", "TransformResources")
-        check_model_name("modelName", request["ModelName"])
+        name = request["TransformJobName"]
         transform_input = dict(request["TransformInput"])
-        require(transform_input, "DataSource")
-        source = (transform_input["DataSource"] or {}).get("S3DataSource")
-        if not source:
-            raise validation("TransformInput.DataSource.S3DataSource is required")
-        require(source, "S3DataType", "S3Uri")
-        _enum("transformInput.dataSource.s3DataSource.s3DataType", source["S3DataType"], _S3_DATA_TYPES)
-        split_s3_uri(source["S3Uri"], "transformInput.dataSource.s3DataSource.s3Uri")
-        transform_input["SplitType"] = _enum(
-            "transformInput.splitType", transform_input.get("SplitType", "None"), _SPLIT_TYPES
+        source = transform_input["DataSource"]["S3DataSource"]
+        _supported("S3DataType", source["S3DataType"], _S3_DATA_TYPES)
+        transform_input["SplitType"] = _supported(
+            "SplitType", transform_input.get("SplitType", "None"), _SPLIT_TYPES
         )
-        transform_input["CompressionType"] = _enum(
-            "transformInput.compressionType",
-            transform_input.get("CompressionType", "None"),
-            _COMPRESSION_TYPES,
-        )
+        transform_input.setdefault("CompressionType", "None")
         transform_output = dict(request["TransformOutput"])
-        require(transform_output, "S3OutputPath")
-        split_s3_uri(transform_output["S3OutputPath"], "transformOutput.s3OutputPath")
-        transform_output["AssembleWith"] = _enum(
-            "transformOutput.assembleWith", transform_output.get("AssembleWith", "None"), _ASSEMBLE_WITH
-        )
+        transform_output.setdefault("AssembleWith", "None")
         resources = dict(request["TransformResources"])
-        require(resources, "InstanceType")
-        resources["InstanceCount"] = _bounded_int(
-            "transformResources.instanceCount", resources.get("InstanceCount", 1), 1, 100
-        )
-        strategy = _enum("batchStrategy", request.get("BatchStrategy", "MultiRecord"), _BATCH_STRATEGIES)
-        max_payload = _bounded_int(
-            "maxPayloadInMB", request.get("MaxPayloadInMB", _DEFAULT_MAX_PAYLOAD_MB), 0, 100
-        )
+        strategy = request.get("BatchStrategy", "MultiRecord")
+        max_payload = request.get("MaxPayloadInMB", _DEFAULT_MAX_PAYLOAD_MB)
+        if max_payload > _MAX_PAYLOAD_MB:
+            raise validation(f"MaxPayloadInMB ({max_payload}) must not be greater than {_MAX_PAYLOAD_MB}")
         if max_payload == 0:
             raise validation(
                 "MaxPayloadInMB=0 asks for chunked (streaming) transfer, which the local engine's "
                 "containers do not support; use a limit between 1 and 100"
             )
-        concurrency = _bounded_int(
-            "maxConcurrentTransforms", request.get("MaxConcurrentTransforms", 1), 1, 100
-        )
-        if concurrency * max_payload > 100:
+        # 0, like leaving it out, lets SageMaker choose; without an execution-parameters endpoint
+        # it chooses 1.
+        concurrency = request.get("MaxConcurrentTransforms") or 1
+        if concurrency * max_payload > _MAX_PAYLOAD_MB:
             raise validation(
                 f"MaxConcurrentTransforms ({concurrency}) x MaxPayloadInMB ({max_payload}) "
                 "must not exceed 100"
@@ -160,17 +128,17 @@ class TransformJobs:
         self.runner.start(name)
         return {"TransformJobArn": job_arn}
 
-    def _job(self, name) -> dict:
-        job = self.jobs.get(name) if isinstance(name, str) else None
+    def _job(self, name: str) -> dict:
+        job = self.jobs.get(name)
         if job is None:
             raise validation(f"Could not find requested job with name {name}")
         return job
 
     def _op_DescribeTransformJob(self, request: dict) -> dict:
-        return public(self._job(request.get("TransformJobName")))
+        return public(self._job(request["TransformJobName"]))
 
     def _op_StopTransformJob(self, request: dict) -> dict:
-        name = request.get("TransformJobName")
+        name = request["TransformJobName"]
         with self.jobs.lock:
             job = self._job(name)
             if job["TransformJobStatus"] != "InProgress":

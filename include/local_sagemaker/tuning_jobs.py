@@ -1,47 +1,31 @@
 """The control plane of hyperparameter tuning: create, describe, stop and list tuning jobs and their
 child training jobs (``ListTrainingJobsForHyperParameterTuningJob``).
 
-``CreateHyperParameterTuningJob`` is validated as SageMaker validates it: the strategy and its ranges,
-the resource limits, and an objective metric that the algorithm emits (a built-in algorithm's own
-metric definitions, or the job's ``MetricDefinitions`` for script mode and custom images).
+``CreateHyperParameterTuningJob`` reaches the handler checked against the service model (names of at
+most 32 characters, enums, positive limits) and is then validated as SageMaker validates it beyond the
+model: the strategy and its ranges, the resource limits, and an objective metric that the algorithm
+emits (a built-in algorithm's own metric definitions, or the job's ``MetricDefinitions`` for script mode
+and custom images).
 """
 
 from __future__ import annotations
 
-import re
 import time
 
 from include.local_sagemaker.algorithms import registry
-from include.local_sagemaker.api_support import page, public, require, tags_of, time_filters
+from include.local_sagemaker.api_support import (
+    check_runnable_image,
+    page,
+    public,
+    require,
+    tags_of,
+    time_filters,
+)
 from include.local_sagemaker.errors import resource_in_use, validation
 from include.local_sagemaker.names import arn
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.tuning import TuningRunner, child_summary
 from include.local_sagemaker.tuning_strategies import SearchSpace, check_strategy
-
-# Tuning job names are shorter than other names: a child's name appends "-NNN-xxxxxxxx" to it.
-_TUNING_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")
-_OBJECTIVE_TYPES = ("Maximize", "Minimize")
-
-
-def _tuning_name(value) -> str:
-    if not isinstance(value, str) or not _TUNING_NAME.fullmatch(value):
-        raise validation(
-            f"1 validation error detected: Value '{value}' at 'hyperParameterTuningJobName' failed to "
-            f"satisfy constraint: Member must satisfy regular expression pattern: {_TUNING_NAME.pattern} "
-            "and have length less than or equal to 32"
-        )
-    return value
-
-
-def _positive_int(field: str, value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise validation(f"{field} must be a positive integer, got {value!r}")
-    return number
 
 
 class TuningJobs:
@@ -56,18 +40,17 @@ class TuningJobs:
         return [(self.tuning_jobs, "HyperParameterTuningJobName", "HyperParameterTuningJobArn")]
 
     def _op_CreateHyperParameterTuningJob(self, request: dict) -> dict:
-        name = _tuning_name(request.get("HyperParameterTuningJobName"))
-        require(request, "HyperParameterTuningJobConfig")
+        name = request["HyperParameterTuningJobName"]
         for unsupported in ("TrainingJobDefinitions", "WarmStartConfig", "Autotune"):
             if request.get(unsupported):
                 raise validation(f"{unsupported} is not supported by the local engine")
+        # The model makes these optional for what the engine does not run (several definitions,
+        # HyperParameterTuningResourceConfig).
         require(request, "TrainingJobDefinition")
         config = dict(request["HyperParameterTuningJobConfig"])
         definition = dict(request["TrainingJobDefinition"])
-        require(definition, "AlgorithmSpecification", "RoleArn", "OutputDataConfig", "ResourceConfig")
-        definition.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
-        require(config, "ResourceLimits")
-        strategy = config.setdefault("Strategy", "Bayesian")
+        require(definition, "ResourceConfig", path="trainingJobDefinition")
+        strategy = config["Strategy"]
         space = SearchSpace(
             config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {},
             definition.get("StaticHyperParameters"),
@@ -75,24 +58,19 @@ class TuningJobs:
         config.setdefault("ParameterRanges", definition.get("HyperParameterRanges"))
         check_strategy(strategy, space)
         limits = dict(config["ResourceLimits"])
-        limits["MaxParallelTrainingJobs"] = _positive_int(
-            "ResourceLimits.MaxParallelTrainingJobs", limits.get("MaxParallelTrainingJobs")
-        )
         if strategy == "Grid":
             grid_size = len(space.grid())
-            max_jobs = min(grid_size, int(limits.get("MaxNumberOfTrainingJobs") or grid_size))
+            max_jobs = min(grid_size, limits.get("MaxNumberOfTrainingJobs") or grid_size)
         else:
-            limits["MaxNumberOfTrainingJobs"] = _positive_int(
-                "ResourceLimits.MaxNumberOfTrainingJobs", limits.get("MaxNumberOfTrainingJobs")
-            )
+            require(limits, "MaxNumberOfTrainingJobs", path="hyperParameterTuningJobConfig.resourceLimits")
             max_jobs = limits["MaxNumberOfTrainingJobs"]
         config["ResourceLimits"] = limits
         config.setdefault("TrainingJobEarlyStoppingType", "Off")
         objective = config.get("HyperParameterTuningJobObjective") or definition.get("TuningObjective")
-        if not objective or objective.get("Type") not in _OBJECTIVE_TYPES or not objective.get("MetricName"):
+        if not objective:
             raise validation(
-                "HyperParameterTuningJobObjective needs Type (Maximize or Minimize) and MetricName; "
-                f"got {objective!r}"
+                "HyperParameterTuningJobObjective (Type Maximize or Minimize, and MetricName) is required "
+                "unless the training job definition has a TuningObjective"
             )
         config["HyperParameterTuningJobObjective"] = objective
         built_in = self._check_objective(definition, objective["MetricName"])
@@ -131,14 +109,9 @@ class TuningJobs:
     def _check_objective(definition: dict, metric_name: str) -> bool:
         """Check the objective is a metric the training jobs emit; True for a built-in algorithm."""
         specification = definition["AlgorithmSpecification"]
-        require(specification, "TrainingImage")
+        require(specification, "TrainingImage", path="trainingJobDefinition.algorithmSpecification")
         image = specification["TrainingImage"]
-        repository = registry.repository_of(image)
-        if repository not in registry._MODULES:
-            raise validation(
-                f"Image {image} (repository {repository}) is not an algorithm the local engine runs; "
-                f"known repositories: {', '.join(sorted(registry._MODULES))}"
-            )
+        repository = check_runnable_image(image)
         script_mode = "sagemaker_program" in (definition.get("StaticHyperParameters") or {}) or (
             registry._MODULES[repository] == registry.SCRIPT_MODE_MODULE
         )
@@ -152,17 +125,17 @@ class TuningJobs:
             )
         return not script_mode
 
-    def _tuning(self, name) -> dict:
-        tuning = self.tuning_jobs.get(name) if isinstance(name, str) else None
+    def _tuning(self, name: str) -> dict:
+        tuning = self.tuning_jobs.get(name)
         if tuning is None:
             raise validation(f"Amazon SageMaker can't find a tuning job with name {name}")
         return tuning
 
     def _op_DescribeHyperParameterTuningJob(self, request: dict) -> dict:
-        return public(self._tuning(request.get("HyperParameterTuningJobName")))
+        return public(self._tuning(request["HyperParameterTuningJobName"]))
 
     def _op_StopHyperParameterTuningJob(self, request: dict) -> dict:
-        name = request.get("HyperParameterTuningJobName")
+        name = request["HyperParameterTuningJobName"]
         with self.tuning_jobs.lock:
             tuning = self._tuning(name)
             if tuning["HyperParameterTuningJobStatus"] != "InProgress":
@@ -218,7 +191,7 @@ class TuningJobs:
         return {"HyperParameterTuningJobSummaries": summaries, **({"NextToken": token} if token else {})}
 
     def _op_ListTrainingJobsForHyperParameterTuningJob(self, request: dict) -> dict:
-        name = request.get("HyperParameterTuningJobName")
+        name = request["HyperParameterTuningJobName"]
         tuning = self._tuning(name)
         objective = tuning["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
         status = request.get("StatusEquals")

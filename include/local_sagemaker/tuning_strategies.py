@@ -2,7 +2,8 @@
 
 A :class:`SearchSpace` is built from a tuning job's ``ParameterRanges`` (integer, continuous and
 categorical, with SageMaker's ``Linear`` / ``Logarithmic`` / ``ReverseLogarithmic`` scaling) and
-validated with SageMaker's rules. Strategies:
+validated with SageMaker's rules beyond the service model (which has already checked names, enums and
+sizes). Strategies:
 
 * ``Random``: independent draws (``RandomSeed`` makes them reproducible);
 * ``Grid``: every combination of the categorical values, in order (SageMaker allows only categorical
@@ -22,8 +23,6 @@ import numpy as np
 
 from include.local_sagemaker.errors import validation
 
-STRATEGIES = ("Bayesian", "Random", "Grid")
-_SCALING_TYPES = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
 _RANDOM_STARTS = 3
 _CANDIDATES = 512
 
@@ -81,16 +80,10 @@ def _number(kind: str, name: str, field: str, raw) -> float:
 
 
 def _numeric_range(kind: str, spec: dict) -> NumericRange:
-    name = spec.get("Name")
-    if not name:
-        raise validation(f"Every {kind}ParameterRange needs a Name; got {spec!r}")
-    low = _number(kind, name, "MinValue", spec.get("MinValue"))
-    high = _number(kind, name, "MaxValue", spec.get("MaxValue"))
+    name = spec["Name"]
+    low = _number(kind, name, "MinValue", spec["MinValue"])
+    high = _number(kind, name, "MaxValue", spec["MaxValue"])
     scaling = spec.get("ScalingType", "Auto")
-    if scaling not in _SCALING_TYPES:
-        raise validation(
-            f"{kind}ParameterRange {name!r}: ScalingType {scaling!r} must be one of {_SCALING_TYPES}"
-        )
     if low > high:
         raise validation(f"{kind}ParameterRange {name!r}: MinValue {low} is greater than MaxValue {high}")
     if scaling == "Logarithmic" and low <= 0:
@@ -119,12 +112,7 @@ class SearchSpace:
         ]
         self.categorical = []
         for spec in parameter_ranges.get("CategoricalParameterRanges") or []:
-            values = tuple(str(v) for v in spec.get("Values") or [])
-            if not spec.get("Name") or not values:
-                raise validation(
-                    f"A CategoricalParameterRange needs a Name and at least one value; got {spec!r}"
-                )
-            self.categorical.append(CategoricalRange(spec["Name"], values))
+            self.categorical.append(CategoricalRange(spec["Name"], tuple(spec["Values"])))
         names = [r.name for r in self.numeric] + [r.name for r in self.categorical]
         if not names:
             raise validation("ParameterRanges must define at least one hyperparameter range to tune")
@@ -225,12 +213,6 @@ def check_strategy(strategy: str, space: SearchSpace) -> None:
     if strategy == "Hyperband":
         raise validation(
             "Strategy Hyperband is not supported by the local engine; use Bayesian, Random or Grid"
-        )
-    if strategy not in STRATEGIES:
-        raise validation(
-            f"1 validation error detected: Value '{strategy}' at 'hyperParameterTuningJobConfig.strategy' "
-            "failed to satisfy constraint: Member must satisfy enum value set: "
-            "[Bayesian, Random, Hyperband, Grid]"
         )
     if strategy == "Grid" and space.numeric:
         raise validation(

@@ -142,7 +142,11 @@ def test_raw_requests_get_json_errors(engine):
     assert (status, body["__type"]) == (400, "UnknownOperationException")
     status, body = post("SageMaker.CreateTrainingJob", json.dumps({"TrainingJobName": "ok-name"}).encode())
     assert (status, body["__type"]) == (400, "ValidationException")
-    assert "AlgorithmSpecification" in body["message"]
+    assert body["message"] == (
+        "2 validation errors detected: "
+        "Value null at 'roleArn' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'outputDataConfig' failed to satisfy constraint: Member must not be null"
+    )
 
 
 def test_s3_head_errors_are_bare_and_listing_has_common_prefixes(s3, tiny_bucket):

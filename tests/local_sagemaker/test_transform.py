@@ -93,6 +93,8 @@ def _assert_clusters_follow_labels(clusters: list[int], labels: np.ndarray) -> N
 CASES = {
     "line-multi": {"BatchStrategy": "MultiRecord", "MaxPayloadInMB": 1},
     "line-single-concurrent": {"BatchStrategy": "SingleRecord", "MaxConcurrentTransforms": 4},
+    # 0 lets SageMaker choose, which without an execution-parameters endpoint is 1.
+    "line-chosen-concurrency": {"BatchStrategy": "SingleRecord", "MaxConcurrentTransforms": 0},
 }
 
 
@@ -111,6 +113,7 @@ def test_csv_lines_give_one_prediction_per_record_in_input_order(sagemaker, s3, 
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     assert described["TransformStartTime"] <= described["TransformEndTime"]
     assert described["BatchStrategy"] == CASES[case]["BatchStrategy"]
+    assert described["MaxConcurrentTransforms"] == (CASES[case].get("MaxConcurrentTransforms") or 1)
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/out/")["Contents"])
     assert keys == [f"{prefix}/out/a.csv.out", f"{prefix}/out/nested/b.csv.out"]
     for key, labels in ((keys[0], first_labels), (keys[1], second_labels)):

@@ -1,4 +1,4 @@
-"""Unit tests of single pieces: names, atomic state, channel sharding, the container environment."""
+"""Unit tests of single pieces: S3 URIs, ARNs, atomic state, channel sharding, the container environment."""
 
 from __future__ import annotations
 
@@ -8,30 +8,12 @@ from pathlib import Path
 import pytest
 
 from include.local_sagemaker.channels import ChannelObject, shard
-from include.local_sagemaker.engine import LocalSageMaker, is_loopback
+from include.local_sagemaker.engine import LocalSageMaker
 from include.local_sagemaker.errors import ServiceError
-from include.local_sagemaker.names import arn, check_entity_name, check_model_name, split_s3_uri
+from include.local_sagemaker.names import arn, split_s3_uri
+from include.local_sagemaker.server import is_loopback
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.training import container_environment
-
-
-@pytest.mark.parametrize("name", ["a", "kmeans-2024-01-01", "a--b", "A1" * 31 + "x"])
-def test_valid_entity_names(name):
-    assert check_entity_name("trainingJobName", name) == name
-
-
-@pytest.mark.parametrize("name", ["", "-a", "a-", "a_b", "a.b", "a" * 64, None])
-def test_invalid_entity_names_name_the_value(name):
-    with pytest.raises(ServiceError) as raised:
-        check_entity_name("trainingJobName", name)
-    assert raised.value.code == "ValidationException"
-    assert f"Value '{name}' at 'trainingJobName'" in raised.value.message
-
-
-def test_model_names_allow_inner_hyphen_runs_only():
-    assert check_model_name("modelName", "m--1") == "m--1"
-    with pytest.raises(ServiceError):
-        check_model_name("modelName", "m-")
 
 
 def test_s3_uris_and_arns():
