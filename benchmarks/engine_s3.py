@@ -178,12 +178,10 @@ def main() -> None:
                 down = _timed(lambda: through.download_file("bench", "1gb", str(scratch / "1gb.back")))
             assert (scratch / "1gb.back").stat().st_size == big.stat().st_size
             rss_peak, anon_peak = sampler.peak
+            print(f"1 GB object through the engine: up {1024 / up:.0f} MB/s, down {1024 / down:.0f} MB/s")
             print(
-                f"1 GB object through the engine: upload {1024 / up:.0f} MB/s, download {1024 / down:.0f} MB/s"
-            )
-            print(
-                f"  engine tree (engine + SeaweedFS): RSS idle {idle[0] / MB:.0f} MB, peak {rss_peak / MB:.0f} MB "
-                f"(+{(rss_peak - idle[0]) / MB:.0f} MB)"
+                f"  engine tree (engine + SeaweedFS): RSS idle {idle[0] / MB:.0f} MB, "
+                f"peak {rss_peak / MB:.0f} MB (+{(rss_peak - idle[0]) / MB:.0f} MB)"
             )
             print(
                 f"  private (RssAnon) idle {idle[1] / MB:.0f} MB, peak {anon_peak / MB:.0f} MB "

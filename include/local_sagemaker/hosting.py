@@ -130,6 +130,10 @@ def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
         archive.unlink()
 
 
+class ServerGone(Exception):
+    """The variant's container exited before it answered: the request can go to its replacement."""
+
+
 class ModelServer:
     """One production variant's container process and a pool of keep-alive connections to it."""
 
@@ -223,6 +227,15 @@ class ModelServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def _exited(self) -> bool:
+        """Whether the container has ended, waiting briefly: ``poll()`` answers "running" while another
+        thread reaps it, and a connection can be refused a moment before the exit is visible."""
+        try:
+            self.process.wait(timeout=1.0)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
     def last_output(self) -> str:
         """The container's last non-blank output line (its error, if it failed), or "no output"."""
         return self._output[-1] if self._output else "no output"
@@ -256,6 +269,8 @@ class ModelServer:
         try:
             status, data, response_type = self._request("POST", "/invocations", body, headers)
         except (http.client.HTTPException, OSError) as error:
+            if self._exited():
+                raise ServerGone(self.variant) from error
             raise ServiceError(
                 "ModelError",
                 f"Received server error (500) from primary: the container did not answer ({error})",
@@ -632,9 +647,19 @@ class Hosting:
             raise _endpoint_not_found(name)
         if len(body) > MAX_PAYLOAD_BYTES:
             raise payload_too_large(len(body))
-        server = self._await_server(name, target_variant)
-        data, response_type = server.invoke(body, content_type, accept)
-        return data, response_type, server.variant
+        for _ in range(2):
+            server = self._await_server(name, target_variant)
+            try:
+                data, response_type = server.invoke(body, content_type, accept)
+                return data, response_type, server.variant
+            except ServerGone:
+                continue  # sent to a server that had just died: once more, to its replacement
+        raise ServiceError(
+            "ModelError",
+            f"Received server error (500) from primary: the container of endpoint {name} exited twice "
+            "while answering this request. See its CloudWatch log.",
+            status=424,
+        )
 
     def _await_server(self, name: str, target_variant: str | None) -> ModelServer:
         """The running server an invocation goes to, waiting (bounded) while it starts or is replaced."""

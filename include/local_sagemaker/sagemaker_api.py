@@ -65,8 +65,8 @@ class SageMakerApi:
     def handle(self, operation: str, request: dict) -> dict:
         """Answer ``operation``: AWS's error for a request the service model refuses, else the handler's.
 
-        Past validation, any exception but a ``ServiceError`` is an engine bug: it is logged with its
-        traceback and propagates, and the front door answers 500 ``InternalFailure``.
+        Past validation, any exception but a ``ServiceError`` is an engine bug: it propagates, and the
+        front door logs it with its traceback and answers 500 ``InternalFailure``.
         """
         handler = self._handler(operation)
         if handler is None:
@@ -74,13 +74,7 @@ class SageMakerApi:
                 "UnknownOperationException", f"The local SageMaker engine does not implement {operation}."
             )
         validate_request(operation, request)
-        try:
-            return handler(request)
-        except ServiceError:
-            raise
-        except Exception:
-            _log.exception("SageMaker %s failed on a request the service model accepts", operation)
-            raise
+        return handler(request)
 
     # -- training jobs ------------------------------------------------------------------------
     def _op_CreateTrainingJob(self, request: dict) -> dict:

@@ -120,8 +120,9 @@ def _service_error(failure: Exception, operation: str) -> ServiceError:
     """A refusal as it is; anything else is an engine bug: logged with its traceback, answered 500."""
     if isinstance(failure, ServiceError):
         return failure
-    log.error("%s failed", operation, exc_info=failure)
-    return ServiceError("InternalFailure", f"The engine failed on {operation}; see its log.", status=500)
+    log.error("%s failed on a request it accepted", operation, exc_info=failure)
+    message = f"The engine failed on {operation}: {type(failure).__name__}: {failure} (traceback in its log)"
+    return ServiceError("InternalFailure", message, status=500)
 
 
 class EngineApp:

@@ -11,11 +11,15 @@ fails the job, naming the object and the reason (``reference/sagemaker_formats.m
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import mmap
+import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 
 from include.local_sagemaker.channels import ChannelError, channel_objects
@@ -38,22 +42,33 @@ class TransformFailure(Exception):
     """Ends a transform job as Failed; the message becomes ``FailureReason``."""
 
 
-def split_records(data: bytes, split_type: str) -> list[bytes]:
-    """The records of one input object: the whole object, its lines, or its recordIO records.
+def split_records(data: bytes | memoryview | mmap.mmap, split_type: str) -> Iterator[bytes]:
+    """The records of one input object, one at a time: the whole object, its lines, or its recordIO
+    records. ``data`` may be a memory map of the object, so only the records in flight are copied.
 
     Lines keep their newline (as SageMaker sends them); blank lines are not records. RecordIO records
     are re-framed one by one, so each request is itself a valid recordIO stream.
     """
     if split_type == "None":
-        return [data] if data else []
-    if split_type == "Line":
-        return [line for line in data.splitlines(keepends=True) if line.strip()]
-    if split_type == "RecordIO":
-        return [frame(bytes(payload)) for _, payload in iter_payloads(data)]
-    raise TransformFailure(f"ClientError: SplitType {split_type} is not supported by the local engine")
+        if len(data):
+            yield bytes(data)
+    elif split_type == "Line":
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end + 1
+            line = bytes(data[start:end])
+            if line.strip():
+                yield line
+            start = end
+    elif split_type == "RecordIO":
+        for _, payload in iter_payloads(memoryview(data)):
+            yield frame(bytes(payload))
+    else:
+        raise TransformFailure(f"ClientError: SplitType {split_type} is not supported by the local engine")
 
 
-def batch_records(records: list[bytes], strategy: str, max_payload_bytes: int) -> Iterator[bytes]:
+def batch_records(records: Iterable[bytes], strategy: str, max_payload_bytes: int) -> Iterator[bytes]:
     """Requests of one record each (``SingleRecord``) or as many whole records as fit (``MultiRecord``).
 
     A record larger than the payload limit cannot be sent: :class:`TransformFailure` names its index.
@@ -79,11 +94,21 @@ def batch_records(records: list[bytes], strategy: str, max_payload_bytes: int) -
         yield b"".join(pending)
 
 
-def assemble(responses: list[bytes], assemble_with: str) -> bytes:
-    """Join the answers in request order; ``Line`` ends each one with a newline (once)."""
-    if assemble_with != "Line":
-        return b"".join(responses)
-    return b"".join(r if r.endswith(b"\n") else r + b"\n" for r in responses)
+def assembled(response: bytes, assemble_with: str) -> bytes:
+    """One answer as it goes into the ``.out`` object: ``Line`` ends it with a newline (once)."""
+    if assemble_with == "Line" and not response.endswith(b"\n"):
+        return response + b"\n"
+    return response
+
+
+@contextlib.contextmanager
+def _mapped(file) -> Iterator[mmap.mmap | bytes]:
+    """A read-only memory map of an open file (pages come from the page cache, not the heap)."""
+    if os.fstat(file.fileno()).st_size == 0:
+        yield b""
+        return
+    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        yield mapped
 
 
 class TransformRunner:
@@ -201,20 +226,23 @@ class TransformRunner:
         output_prefix = output_prefix.rstrip("/")
         failures = []
         written = 0
+        scratch = self.work_root / name / "objects"
+        scratch.mkdir(parents=True, exist_ok=True)
         for item in objects:
             if self._stopped(name, running):
                 return
             source_uri = f"s3://{item.bucket}/{item.key}"
+            result = scratch / "result.out"
             try:
-                result = self._transform_object(job, server, source_uri, self.s3.get(item.bucket, item.key))
+                self._transform_object(job, server, item, scratch / "input", result)
             except TransformFailure as failure:
                 failures.append(f"{source_uri}: {failure}")
                 self.logs.append(TRANSFORM_LOG_GROUP, server.log_stream, [f"Failed {source_uri}: {failure}"])
                 continue
             relative = item.relative_path + ".out"
             key = f"{output_prefix}/{relative}" if output_prefix else relative
-            self.s3.put(
-                output_bucket, key, result, job["TransformOutput"].get("Accept") or "binary/octet-stream"
+            self.s3.upload(
+                result, output_bucket, key, job["TransformOutput"].get("Accept") or "binary/octet-stream"
             )
             written += 1
         if self._stopped(name, running):
@@ -226,24 +254,26 @@ class TransformRunner:
             )
         self._finish(name, "Completed")
 
-    def _transform_object(self, job: dict, server: ModelServer, source_uri: str, data: bytes | None) -> bytes:
-        if data is None:
+    def _transform_object(self, job: dict, server: ModelServer, item, input_path: Path, result: Path) -> None:
+        """Transform one input object into ``result``, streaming: the object is downloaded to a file
+        (decompressed there if Gzip), split from a memory map of it, and at most a bounded window of
+        requests and answers is in memory at once."""
+        if self.s3.download(item.bucket, item.key, input_path) is None:
             raise TransformFailure("the object was deleted while the job ran")
         transform_input = job["TransformInput"]
         if transform_input.get("CompressionType") == "Gzip":
             try:
-                data = gzip.decompress(data)
+                with gzip.open(input_path) as compressed, (input_path.with_suffix(".raw")).open("wb") as raw:
+                    shutil.copyfileobj(compressed, raw, MEGABYTE)
             except (OSError, EOFError) as error:
                 raise TransformFailure(
                     f"CompressionType is Gzip but the object is not gzip data: {error}"
                 ) from error
-        try:
-            records = split_records(data, transform_input.get("SplitType", "None"))
-        except RecordIOError as error:
-            raise TransformFailure(f"SplitType RecordIO: {error}") from error
-        requests = list(batch_records(records, job["BatchStrategy"], job["MaxPayloadInMB"] * MEGABYTE))
+            input_path.with_suffix(".raw").replace(input_path)
         accept = job["TransformOutput"].get("Accept")
         content_type = transform_input.get("ContentType")
+        assemble_with = job["TransformOutput"].get("AssembleWith", "None")
+        concurrency = job["MaxConcurrentTransforms"]
 
         def invoke(body: bytes) -> bytes:
             try:
@@ -251,6 +281,17 @@ class TransformRunner:
             except ServiceError as error:
                 raise TransformFailure(f"the model container answered: {error.message}") from error
 
-        with ThreadPoolExecutor(max_workers=job["MaxConcurrentTransforms"]) as pool:
-            responses = list(pool.map(invoke, requests))  # map keeps input order
-        return assemble(responses, job["TransformOutput"].get("AssembleWith", "None"))
+        with input_path.open("rb") as source, result.open("wb") as output, _mapped(source) as data:
+            records = split_records(data, transform_input.get("SplitType", "None"))
+            requests = batch_records(records, job["BatchStrategy"], job["MaxPayloadInMB"] * MEGABYTE)
+            try:
+                with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                    while window := list(islice(requests, 2 * concurrency)):
+                        for response in pool.map(invoke, window):  # map keeps input order
+                            output.write(assembled(response, assemble_with))
+            except RecordIOError as error:
+                raise TransformFailure(f"SplitType RecordIO: {error}") from error
+            finally:
+                # Release the generators' views of the map before it closes.
+                requests.close()
+                records.close()

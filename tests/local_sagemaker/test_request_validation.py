@@ -432,7 +432,7 @@ def test_an_oversized_body_is_refused_unparsed():
     with pytest.raises(ServiceError) as raised:
         parse_json_request(b" " * (MAX_REQUEST_BYTES + 1))
     assert (raised.value.code, raised.value.status) == ("RequestTooLargeException", 413)
-    assert f"{MAX_REQUEST_BYTES + 1} bytes" in raised.value.message
+    assert f"over {MAX_REQUEST_BYTES} bytes" in raised.value.message
 
 
 def test_an_unterminated_string_full_of_quotes_is_refused_quickly():
@@ -536,12 +536,12 @@ def test_an_engine_bug_is_a_logged_500_not_a_400(engine, monkeypatch, caplog):
         return {}["no such key"]
 
     monkeypatch.setattr(engine.sagemaker, "_op_ListModels", broken)
-    with caplog.at_level(logging.ERROR, logger="include.local_sagemaker.sagemaker_api"):
+    with caplog.at_level(logging.ERROR, logger="include.local_sagemaker.server"):
         status, body = _post(engine, "ListModels", {})
     assert (status, body["__type"]) == (500, "InternalFailure")
     assert "KeyError" in body["message"]
-    [record] = [r for r in caplog.records if r.name == "include.local_sagemaker.sagemaker_api"]
-    assert "SageMaker ListModels failed" in record.getMessage()
+    [record] = [r for r in caplog.records if r.name == "include.local_sagemaker.server"]
+    assert "ListModels failed" in record.getMessage()
     assert record.exc_info[0] is KeyError
 
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from engine_support import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
 from kmeans_support import blob_rows, csv_bytes, kmeans_training_job, upload_blobs
 
-from include.local_sagemaker.transform import assemble, batch_records, split_records
+from include.local_sagemaker.transform import assembled, batch_records, split_records
 from include.recordio import write_numpy_to_dense_tensor
 from include.recordio.framing import frame
 
@@ -196,12 +196,12 @@ def test_invalid_requests_are_refused(sagemaker, kmeans_model, unique):
 
 
 def test_splitting_batching_and_assembly_units():
-    assert split_records(b"1,2\n\n3,4\n5,6", "Line") == [b"1,2\n", b"3,4\n", b"5,6"]
+    assert list(split_records(b"1,2\n\n3,4\n5,6", "Line")) == [b"1,2\n", b"3,4\n", b"5,6"]
     framed = frame(b"abcde") + frame(b"xy")
-    assert split_records(framed, "RecordIO") == [frame(b"abcde"), frame(b"xy")]
+    assert list(split_records(framed, "RecordIO")) == [frame(b"abcde"), frame(b"xy")]
     assert list(batch_records([b"aaa", b"bbb", b"cc"], "MultiRecord", 6)) == [b"aaabbb", b"cc"]
     assert list(batch_records([b"aaa", b"bbb"], "SingleRecord", 6)) == [b"aaa", b"bbb"]
     with pytest.raises(Exception, match="record 1 is 7 bytes"):
         list(batch_records([b"a", b"1234567"], "MultiRecord", 6))
-    assert assemble([b"1", b"2\n"], "Line") == b"1\n2\n"
-    assert assemble([b"1", b"2"], "None") == b"12"
+    assert [assembled(r, "Line") for r in (b"1", b"2\n")] == [b"1\n", b"2\n"]
+    assert [assembled(r, "None") for r in (b"1", b"2")] == [b"1", b"2"]
