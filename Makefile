@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages test lint format demo up down status bench constraints clean
+.PHONY: install sdk system-packages test lint format demo up down status bench constraints clean
 
 # Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
 # reports UI test). Installed only when missing.
@@ -23,6 +23,18 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The SageMaker Python SDK v2 in a virtualenv of its own (it caps protobuf below the project's pins): the
+# image-URI test compares every region with its image_uris.retrieve, and the recordIO benchmark times it.
+SDK_VENV := .cache/sagemaker-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
+
+sdk: $(SDK_STAMP)
+
+$(SDK_STAMP): benchmarks/requirements-sdk.txt
+	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-sdk.txt
+	touch $(SDK_STAMP)
+
 system-packages:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
 	if [ -n "$$missing" ]; then \
@@ -31,7 +43,7 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(STAMP) system-packages
+test: $(STAMP) $(SDK_STAMP) system-packages
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -105,11 +105,11 @@ SWEPT_PARAMS = ("k", "epochs", "init_method", "mini_batch_size")
             description="How the initial centers are chosen.",
         ),
         "mini_batch_size": Param(
-            5000,
+            500,
             type="integer",
             minimum=1,
             title="Mini-batch size",
-            description="Records per mini-batch of the web-scale pass.",
+            description="Records per mini-batch of the web-scale pass (the seed uses 500).",
         ),
         "instance_type": Param(
             "ml.m5.large",
@@ -187,6 +187,7 @@ def kmeans_mnist():
             hyperparameters={
                 **hyperparameters,
                 "feature_dim": FEATURE_DIM,
+                "force_dense": True,  # the seed's
                 "eval_metrics": '["msd","ssd"]',
             },
             instance_type=params["instance_type"],

@@ -15,7 +15,8 @@ SageMaker's built-in Linear Learner as a binary classifier, then deploy it and m
    file per split, written with fastparquet).
 3. **train_to_recordio**, **validation_to_recordio**, **test_to_recordio** — convert each Parquet file to
    recordIO-protobuf shards, mapping label 0 to 1.0 and every other digit to 0.0.
-4. **train** — a Linear Learner training job (`binary_classifier`, 784 features) with the train and
+4. **train** — a Linear Learner training job with the seed's request (`binary_classifier`, absolute
+   loss, 784 features, 32 candidate models, 10 epochs, mini-batches of 200) and the train and
    validation channels: the validation data stops each candidate early, tunes its decision threshold
    and picks the best candidate. **register_model** records the model in the `linear-learner-mnist`
    model package group.
@@ -86,6 +87,8 @@ CLASS_NAMES = ["not 0", "0"]
 # More rows than any MNIST split, so each split is one Parquet file, as in the seed.
 PARQUET_ROWS_PER_FILE = 100_000
 RECORDIO = "application/x-recordio-protobuf"
+# The seed's loss: absolute loss on the 0/1 label, thresholded as any binary classifier's scores are.
+LOSS = "absolute_loss"
 
 
 @dag(
@@ -109,21 +112,22 @@ RECORDIO = "application/x-recordio-protobuf"
             description="Records per mini-batch of the optimizer (the seed uses 200).",
         ),
         "epochs": Param(
-            5,
+            10,
             type="integer",
             minimum=1,
             maximum=100,
             title="Epochs",
-            description="Most passes over the training data; the validation data may stop earlier.",
+            description="Most passes over the training data (the seed makes 10); the validation data may "
+            "stop earlier.",
         ),
         "num_models": Param(
-            4,
+            32,
             type="integer",
             minimum=1,
             maximum=32,
             title="Candidate models",
-            description="Models trained side by side with different regularisation and learning rates; "
-            "the best on the validation data is kept.",
+            description="Models trained side by side with different regularisation and learning rates "
+            "(the seed trains 32); the best on the validation data is kept.",
         ),
         "model_selection_criteria": Param(
             "accuracy",
@@ -239,6 +243,7 @@ def linear_learner_mnist():
             output_path=run["output_path"],
             hyperparameters={
                 "predictor_type": "binary_classifier",
+                "loss": LOSS,
                 "feature_dim": train["feature_dim"],
                 "mini_batch_size": hyperparameters["mini_batch_size"],
                 "epochs": hyperparameters["epochs"],

@@ -37,8 +37,15 @@ def test_linear_learner_mnist_finds_the_zeros_and_tears_down(clients: dict) -> N
 
     job = sagemaker.describe_training_job(TrainingJobName=names.training_job)
     assert job["TrainingJobStatus"] == "Completed"
-    assert job["HyperParameters"]["predictor_type"] == "binary_classifier"
-    assert job["HyperParameters"]["feature_dim"] == "784"
+    seed = {
+        "predictor_type": "binary_classifier",
+        "loss": "absolute_loss",
+        "feature_dim": "784",
+        "epochs": "10",
+        "num_models": "32",
+        "mini_batch_size": "200",
+    }
+    assert {name: job["HyperParameters"][name] for name in seed} == seed
     assert {channel["ChannelName"] for channel in job["InputDataConfig"]} == {"train", "validation"}
     assert any(m["MetricName"].startswith("validation:") for m in job["FinalMetricDataList"])
 

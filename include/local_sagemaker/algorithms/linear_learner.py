@@ -37,12 +37,11 @@ from include.local_sagemaker.algorithms.hyperparameters import (
     or_auto,
     parse_hyperparameters,
 )
-from include.local_sagemaker.algorithms.linear_learner_fit import LOSSES, fit, resolve_loss
+from include.local_sagemaker.algorithms.linear_learner_fit import LOSSES, REGRESSION_LOSSES, fit, resolve_loss
 from include.local_sagemaker.algorithms.linear_learner_model import MODEL_FILE, LinearModel
 from include.local_sagemaker.algorithms.linear_learner_scores import LOSS_METRICS, METRICS, channel_metrics
 from include.local_sagemaker.algorithms.metrics import log, log_quality_metric, metric_definition
 
-ALL_LOSSES = tuple(dict.fromkeys(loss for losses in LOSSES.values() for loss in losses))
 RESPONSE_TYPES = (content_types.JSON, content_types.JSON_LINES, content_types.RECORDIO_PROTOBUF)
 
 
@@ -73,7 +72,7 @@ HYPERPARAMETERS = (
     Hyperparameter("num_classes", integer(minimum=3, maximum=1_000_000)),
     Hyperparameter("mini_batch_size", integer(minimum=1), default="1000"),
     Hyperparameter("epochs", integer(minimum=1), default="15"),
-    Hyperparameter("loss", one_of(*ALL_LOSSES, "auto"), default="auto"),
+    Hyperparameter("loss", one_of(*LOSSES, "auto"), default="auto"),
     Hyperparameter("optimizer", one_of("sgd", "adam", "rmsprop", "auto"), default="auto"),
     Hyperparameter("num_models", or_auto(integer(minimum=1)), default="auto"),
     Hyperparameter(
@@ -233,13 +232,6 @@ def _check_combinations(params: dict) -> None:
             "For predictor_type 'multiclass_classifier', 'num_classes' should be set "
             "to a value greater than 2"
         )
-    loss = resolve_loss(params)
-    if loss not in LOSSES[predictor_type]:
-        accepted = ", ".join(f"'{name}'" for name in ("auto", *LOSSES[predictor_type]))
-        raise client_error(
-            f"The value '{params['loss']}' is not valid for the 'loss' hyperparameter with predictor_type "
-            f"'{predictor_type}', which expects one of the following: {accepted}"
-        )
 
 
 def _read_labelled(
@@ -269,6 +261,9 @@ def _check_labels(name: str, labels: np.ndarray, params: dict) -> None:
         classes = params["num_classes"]
         allowed = (labels == np.floor(labels)) & (labels >= 0) & (labels < classes)
         wording = f"an integer in [0, {classes - 1}] (num_classes={classes})"
+    elif resolve_loss(params) not in REGRESSION_LOSSES:
+        # A classifying loss for a regressor: the engine's reading is a 0/1 label (AWS documents none).
+        allowed, wording = np.isin(labels, (0.0, 1.0)), f"0 or 1 with the '{resolve_loss(params)}' loss"
     else:
         allowed, wording = np.isfinite(labels), "a finite number"
     if not allowed.all():

@@ -9,9 +9,17 @@ in its validation loss and keeps its best epoch. Binary classifiers then get the
 optimises ``binary_classifier_model_selection_criteria`` on the validation data (else the training data),
 and the candidate that is best on that criterion (classifiers) or loss (regressors) is the model.
 
+Every loss trains with every predictor type, as the SageMaker Python SDK's and SageMaker Spark's validators
+allow (the documentation's table of losses per predictor type is what ``auto`` resolves to). A regression
+loss fits the margin to the label: the 0/1 label of a binary classifier (whose calibrated threshold then
+splits the scores, as for any binary classifier), each class's 0/1 indicator for a multiclass classifier.
+The logistic and hinge losses need a 0/1 label for a regressor too; the softmax loss with two outcomes is
+the logistic loss.
+
 Models: ``SGDClassifier`` (logistic and hinge losses) and ``SGDRegressor`` (squared, absolute,
-epsilon-insensitive and Huber losses) trained with ``partial_fit``; ``LogisticRegression`` (a true softmax)
-for multiclass ``softmax_loss``; ``QuantileRegressor`` for ``quantile_loss``. ``optimizer``, ``momentum``,
+epsilon-insensitive and Huber losses; one per class for a multiclass classifier) trained with
+``partial_fit``; ``LogisticRegression`` (a true softmax) for multiclass ``softmax_loss``;
+``QuantileRegressor`` for ``quantile_loss``. ``optimizer``, ``momentum``,
 ``beta_1``/``beta_2`` and the ``init_*`` settings are validated but scikit-learn's solvers ignore them.
 """
 
@@ -27,7 +35,7 @@ from sklearn.linear_model import LogisticRegression, QuantileRegressor, SGDClass
 from sklearn.preprocessing import StandardScaler
 
 from include.local_sagemaker.algorithms.channel_data import ChannelData
-from include.local_sagemaker.algorithms.linear_learner_model import LinearModel
+from include.local_sagemaker.algorithms.linear_learner_model import PROBABILITY_LOSSES, LinearModel
 from include.local_sagemaker.algorithms.linear_learner_scores import binary_threshold, objective_loss
 from include.local_sagemaker.algorithms.metrics import log
 
@@ -46,18 +54,33 @@ DEFAULT_LOSS = {
     "multiclass_classifier": "softmax_loss",
     "regressor": "squared_loss",
 }
-LOSSES = {
-    "binary_classifier": ("logistic", "hinge_loss"),
-    "multiclass_classifier": ("softmax_loss", "hinge_loss"),
-    "regressor": (
-        "squared_loss",
-        "absolute_loss",
-        "eps_insensitive_squared_loss",
-        "eps_insensitive_absolute_loss",
-        "quantile_loss",
-        "huber_loss",
-    ),
-}
+# Every loss of the SDK's and SageMaker Spark's validators (sagemaker/amazon/linear_learner.py,
+# LinearLearnerSageMakerEstimator.scala); each is accepted with every predictor type.
+LOSSES = (
+    "logistic",
+    "squared_loss",
+    "absolute_loss",
+    "hinge_loss",
+    "eps_insensitive_squared_loss",
+    "eps_insensitive_absolute_loss",
+    "quantile_loss",
+    "huber_loss",
+    "softmax_loss",
+)
+# The losses that fit the margin to the label's value; the others (PROBABILITY_LOSSES, hinge) classify.
+REGRESSION_LOSSES = (
+    "squared_loss",
+    "absolute_loss",
+    "eps_insensitive_squared_loss",
+    "eps_insensitive_absolute_loss",
+    "quantile_loss",
+    "huber_loss",
+)
+
+# Losses whose gradient keeps its size near the optimum, so that the last SGD step still jumps: these keep the
+# average of the iterates (averaged SGD). Measured on the MNIST sample with the seed's absolute loss ("is it
+# a 0"): test ROC AUC 0.89 and accuracy 0.92 from the last iterate, 0.98 and 0.95 averaged.
+BOUNDED_GRADIENT_LOSSES = ("absolute_loss", "eps_insensitive_absolute_loss", "huber_loss")
 
 
 @dataclass
@@ -96,7 +119,7 @@ def fit(train: ChannelData, validation: ChannelData | None, params: dict) -> tup
             for weights, bias in models
         ]
     elif loss == "quantile_loss":
-        weights, bias = _fit_quantile(scaled, targets, params)
+        weights, bias = _fit_quantile(scaled, _regression_targets(targets, params), params)
         linear = [_to_linear(weights, bias, scaler, params, loss, label_mean, label_scale)]
     else:
         candidates = [
@@ -124,7 +147,8 @@ def _scaler(features: np.ndarray, params: dict) -> StandardScaler | None:
 
 
 def _label_scaling(labels: np.ndarray, params: dict) -> tuple[float, float]:
-    if params["predictor_type"] != "regressor" or params["normalize_label"] == "false":
+    regression = params["predictor_type"] == "regressor" and resolve_loss(params) in REGRESSION_LOSSES
+    if not regression or params["normalize_label"] == "false":
         return 0.0, 1.0
     sample = labels[: params["num_point_for_scaler"]]
     mean = float(sample.mean()) if params["unbias_label"] != "false" else 0.0
@@ -154,8 +178,8 @@ def _sgd_estimator(params: dict, loss: str, wd: float, learning_rate: float, lab
     # A constant step within an epoch; _step_size lowers it between epochs when use_lr_scheduler is on.
     schedule = {"learning_rate": "constant", "eta0": learning_rate}
     common = {"fit_intercept": params["use_bias"], "random_state": RANDOM_STATE, **penalty, **schedule}
-    if params["predictor_type"] != "regressor":
-        sklearn_loss = "log_loss" if loss == "logistic" else "hinge"
+    if loss not in REGRESSION_LOSSES:
+        sklearn_loss = "log_loss" if loss in PROBABILITY_LOSSES else "hinge"
         class_weight = "balanced" if params["balance_multiclass_weights"] else None
         return SGDClassifier(loss=sklearn_loss, class_weight=class_weight, **common)
     epsilon = params["loss_insensitivity"] / label_scale
@@ -166,7 +190,44 @@ def _sgd_estimator(params: dict, loss: str, wd: float, learning_rate: float, lab
         "eps_insensitive_squared_loss": ("squared_epsilon_insensitive", {"epsilon": epsilon}),
         "huber_loss": ("huber", {"epsilon": params["huber_delta"] / label_scale}),
     }[loss]
+    if loss in BOUNDED_GRADIENT_LOSSES:
+        extra["average"] = True
+    if params["predictor_type"] == "multiclass_classifier":
+        return _PerClassRegressors(
+            params["num_classes"], lambda: SGDRegressor(loss=sklearn_loss, **extra, **common)
+        )
     return SGDRegressor(loss=sklearn_loss, **extra, **common)
+
+
+class _PerClassRegressors:
+    """A regression loss on a multiclass label: one regressor per class, fitted to its 0/1 indicator."""
+
+    def __init__(self, classes: int, make):
+        self.estimators = [make() for _ in range(classes)]
+
+    @property
+    def eta0(self) -> float:
+        return self.estimators[0].eta0
+
+    @eta0.setter
+    def eta0(self, value: float) -> None:
+        for estimator in self.estimators:
+            estimator.eta0 = value
+
+    def partial_fit(self, features, labels, sample_weight=None):
+        for number, estimator in enumerate(self.estimators):
+            estimator.partial_fit(
+                features, (labels == number).astype(np.float64), sample_weight=sample_weight
+            )
+        return self
+
+    @property
+    def coef_(self) -> np.ndarray:
+        return np.vstack([estimator.coef_ for estimator in self.estimators])
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        return np.concatenate([estimator.intercept_ for estimator in self.estimators])
 
 
 def _train_sgd(
@@ -174,11 +235,12 @@ def _train_sgd(
 ):
     rng = np.random.default_rng(RANDOM_STATE)
     batch = params["mini_batch_size"]
-    classes = np.unique(labels) if params["predictor_type"] != "regressor" else None
-    if params["predictor_type"] == "binary_classifier":
+    # The classes of a classifying loss; a regression loss fits values (per class, for multiclass).
+    classes = None
+    if loss not in REGRESSION_LOSSES:
         classes = np.array([0.0, 1.0])
-    elif params["predictor_type"] == "multiclass_classifier":
-        classes = np.arange(params["num_classes"], dtype=np.float64)
+        if params["predictor_type"] == "multiclass_classifier":
+            classes = np.arange(params["num_classes"], dtype=np.float64)
     weights = _sample_weights(labels, params)
     for epoch in range(params["epochs"]):
         order = rng.permutation(len(targets))
@@ -272,11 +334,22 @@ def _fit_softmax(scaled: np.ndarray, labels: np.ndarray, params: dict, wd: float
     return weights, bias
 
 
+def _regression_targets(targets: np.ndarray, params: dict) -> np.ndarray:
+    """``(records, outputs)``: the label, or each class's 0/1 indicator for a multiclass classifier."""
+    if params["predictor_type"] == "multiclass_classifier":
+        return (targets[:, None] == np.arange(params["num_classes"])[None, :]).astype(np.float64)
+    return targets[:, None]
+
+
 def _fit_quantile(scaled: np.ndarray, targets: np.ndarray, params: dict):
     l1 = 0.0 if params["l1"] == "auto" else params["l1"]
-    model = QuantileRegressor(quantile=params["quantile"], alpha=l1, fit_intercept=params["use_bias"])
-    model.fit(scaled, targets)
-    return np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
+    weights, biases = [], []
+    for column in targets.T:
+        model = QuantileRegressor(quantile=params["quantile"], alpha=l1, fit_intercept=params["use_bias"])
+        model.fit(scaled, column)
+        weights.append(model.coef_)
+        biases.append(model.intercept_)
+    return np.vstack(weights), np.asarray(biases, dtype=np.float64)
 
 
 # --- to raw features, and selection --------------------------------------------------------------

@@ -3,11 +3,12 @@
 The model is ``margin = x · Wᵀ + b`` on raw features (the standardisation used in training is folded into
 ``W`` and ``b``), turned into the documented response fields:
 
-* ``binary_classifier``: ``score`` = sigmoid(margin) for the logistic loss (the margin itself for the hinge
-  loss), ``predicted_label`` = 1 when the score reaches the calibrated ``threshold``;
+* ``binary_classifier``: ``score`` = sigmoid(margin) for the logistic (and two-class softmax) loss, the
+  margin itself for the hinge loss and for the regression losses (fitted to the 0/1 label),
+  ``predicted_label`` = 1 when the score reaches the calibrated ``threshold``;
 * ``multiclass_classifier``: ``score`` = one probability per class (softmax of the margins),
   ``predicted_label`` = the most probable class;
-* ``regressor``: ``score`` = the margin.
+* ``regressor``: ``score`` = the margin (a sigmoid of it for the logistic and softmax losses).
 
 Artifact. On SageMaker ``model_algo-1`` is a zip of an MXNet Module checkpoint (``mx-mod-symbol.json``,
 ``mx-mod-0000.params``) with ``manifest.json`` and ``additional-params.json``. MXNet's symbol graph cannot
@@ -28,6 +29,9 @@ import numpy as np
 
 from include.local_sagemaker.algorithms import mxnet_ndarray
 
+# Losses whose score is a probability: a sigmoid of the margin (a softmax across classes for multiclass);
+# the others score a record with the margin itself.
+PROBABILITY_LOSSES = ("logistic", "softmax_loss")
 MODEL_FILE = "model_algo-1"
 PARAMS_FILE = "mx-mod-0000.params"
 WEIGHT_KEY = "arg:fc0_weight"
@@ -59,7 +63,7 @@ class LinearModel:
             shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
             return shifted / shifted.sum(axis=1, keepdims=True)
         margins = margins[:, 0]
-        if self.predictor_type == "binary_classifier" and self.loss == "logistic":
+        if self.loss in PROBABILITY_LOSSES:
             return 0.5 * (1.0 + np.tanh(0.5 * margins))  # the sigmoid, without overflow
         return margins
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 from sklearn import metrics as sk
 
-from include.local_sagemaker.algorithms.linear_learner_model import LinearModel
+from include.local_sagemaker.algorithms.linear_learner_model import PROBABILITY_LOSSES, LinearModel
 
 METRICS = {
     "binary_classifier": (
@@ -41,22 +41,31 @@ LOSS_METRICS = ("objective_loss", "mse", "rmse", "absolute_loss")
 def objective_loss(model: LinearModel, features: np.ndarray, labels: np.ndarray) -> float:
     """The mean training loss of ``model`` on the records (what early stopping and selection compare)."""
     labels = np.asarray(labels, dtype=np.float64)
-    if model.predictor_type == "binary_classifier":
-        if model.loss == "logistic":
-            return float(sk.log_loss(labels, model.scores(features), labels=[0, 1]))
-        signs = 2 * labels - 1
-        return float(np.maximum(0.0, 1 - signs * model.margins(features)[:, 0]).mean())
     if model.predictor_type == "multiclass_classifier":
         probabilities = model.scores(features)
-        if model.loss == "softmax_loss":
+        if model.loss in PROBABILITY_LOSSES:
             return float(sk.log_loss(labels, probabilities, labels=np.arange(probabilities.shape[1])))
         margins = model.margins(features)
-        correct = margins[np.arange(len(labels)), labels.astype(np.int64)]
+        rows, classes = np.arange(len(labels)), labels.astype(np.int64)
+        if model.loss != "hinge_loss":  # a regression loss, on each class's 0/1 indicator
+            indicators = np.zeros_like(margins)
+            indicators[rows, classes] = 1.0
+            return _regression_loss(model.loss, margins - indicators)
+        correct = margins[rows, classes]
         others = margins.copy()
-        others[np.arange(len(labels)), labels.astype(np.int64)] = -np.inf
+        others[rows, classes] = -np.inf
         return float(np.maximum(0.0, 1 + others.max(axis=1) - correct).mean())
-    errors = model.scores(features) - labels
-    return float(np.mean(np.square(errors) if "squared" in model.loss else np.abs(errors)))
+    # A binary classifier, or a regressor: the classifying losses take the label as 0/1.
+    if model.loss in PROBABILITY_LOSSES:
+        return float(sk.log_loss(labels, model.scores(features), labels=[0, 1]))
+    if model.loss == "hinge_loss":
+        signs = 2 * labels - 1
+        return float(np.maximum(0.0, 1 - signs * model.margins(features)[:, 0]).mean())
+    return _regression_loss(model.loss, model.scores(features) - labels)
+
+
+def _regression_loss(loss: str, errors: np.ndarray) -> float:
+    return float(np.mean(np.square(errors) if "squared" in loss else np.abs(errors)))
 
 
 def binary_threshold(
@@ -66,7 +75,8 @@ def binary_threshold(
     records, and the criterion's value there (higher is better)."""
     criterion = params["binary_classifier_model_selection_criteria"]
     if criterion == "loss_function":
-        threshold = 0.5 if model.loss == "logistic" else 0.0
+        # The hinge loss separates at margin 0; a probability, or a regression of the 0/1 label, at 0.5.
+        threshold = 0.0 if model.loss == "hinge_loss" else 0.5
         return replace(model, threshold=threshold), -objective_loss(model, features, labels)
     scores = model.scores(features)
     positives = np.asarray(labels) == 1

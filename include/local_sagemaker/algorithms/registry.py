@@ -54,7 +54,10 @@ def algorithm_for_image(image_uri: str) -> Algorithm:
             f"Image {image_uri!r} (repository {repository!r}) is not an algorithm this engine runs; "
             f"known repositories: {known}"
         )
-    return importlib.import_module(module_name).ALGORITHM
+    module = importlib.import_module(module_name)
+    # An algorithm whose images differ by tag (XGBoost's versions) builds the one the image names.
+    for_image = getattr(module, "algorithm_for_image", None)
+    return for_image(image_uri) if for_image is not None else module.ALGORITHM
 
 
 def script_mode_algorithm() -> Algorithm:

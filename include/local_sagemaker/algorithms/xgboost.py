@@ -15,6 +15,10 @@ Artifact: ``xgboost-model``, written by ``Booster.save_model("xgboost-model")`` 
 (UBJSON, the format of XGBoost 2.1 and later), so the real container loads it; serving loads models
 saved by ``save_model`` in any format XGBoost reads, or pickled boosters (images up to 1.2-2).
 
+Versions: the image's tag picks the version (:mod:`~include.local_sagemaker.algorithms.xgboost_versions`),
+which decides the hyperparameters accepted and how answers are written; :func:`algorithm_for_image` is what
+the registry calls. Training runs this environment's XGBoost whatever the version.
+
 Failures: customer errors are ``ClientError: <the container's message>``; an XGBoost failure that is not
 a known customer error is ``AlgorithmError: XGB train call failed with exception: ...``.
 """
@@ -22,6 +26,7 @@ a known customer error is ``AlgorithmError: XGB train call failed with exception
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import time
@@ -34,7 +39,7 @@ import numpy as np
 import xgboost as xgb
 from sklearn import metrics as sk_metrics
 
-from include.local_sagemaker.algorithms import xgboost_inference
+from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
 from include.local_sagemaker.algorithms.metrics import log
 from include.local_sagemaker.algorithms.xgboost_data import channel_format, read_dmatrix
@@ -63,7 +68,8 @@ CUSTOMER_ERRORS = (
     "TweedieRegression: label must be nonnegative",
     "Parameter reg_lambda should be greater equal to 0",
 )
-# Hyperparameters the container consumes itself rather than passing to xgboost.train.
+# Hyperparameters the container consumes itself rather than passing to xgboost.train, and those of older
+# images that the XGBoost installed here no longer has (``silent`` only set the log level).
 _CONTAINER_ONLY = (
     "num_round",
     "csv_weights",
@@ -71,9 +77,14 @@ _CONTAINER_ONLY = (
     "save_model_on_termination",
     "_tuning_objective_metric",
     "_kfold",
+    "_nfold",
     "_num_cv_round",
     "use_dask_gpu_training",
+    "silent",
+    "single_precision_histogram",
 )
+# Set in a batch transform's container (the engine sets it as SageMaker does); it changes the answers.
+BATCH_VARIABLE = "SAGEMAKER_BATCH"
 
 
 def metric_definition(name: str) -> dict[str, str]:
@@ -87,20 +98,24 @@ def metric_definition(name: str) -> dict[str, str]:
 
 
 class XGBoostAlgorithm:
-    """The ``Algorithm`` the engine runs for ``…/sagemaker-xgboost:<version>`` images."""
+    """The ``Algorithm`` the engine runs for ``…/sagemaker-xgboost:<version>`` and ``…/xgboost:1`` images."""
 
     image_repositories = ("sagemaker-xgboost", "xgboost")
     metric_definitions = tuple(metric_definition(name) for name in MAXIMIZE_METRICS + MINIMIZE_METRICS)
 
+    def __init__(self, version: str = xgboost_versions.DEFAULT):
+        self.version = version
+
     def train(self, context: TrainingContext) -> None:
         """Train on ``train`` (evaluating ``validation`` too, if given) and write ``xgboost-model``."""
         started = time.perf_counter()
-        params = validate(context.hyperparameters)
+        params = validate(context.hyperparameters, self.version)
         log(f"Validated hyperparameters: {json.dumps(params, sort_keys=True, default=str)}")
-        if "_kfold" in params:
-            raise user_error(
-                "Hyperparameter _kfold: cross-validation training is not supported by the local engine"
-            )
+        for folds in ("_kfold", "_nfold"):
+            if folds in params:
+                raise user_error(
+                    f"Hyperparameter {folds}: cross-validation training is not supported by the local engine"
+                )
         data_format = channel_format(context.channels)
         csv_weights = params.get("csv_weights", 0)
         train = read_dmatrix(context.channels["train"], data_format, csv_weights)
@@ -121,7 +136,14 @@ class XGBoostAlgorithm:
 
     def load(self, model_dir: Path) -> XGBoostPredictor:
         """Load ``xgboost-model`` (or the first model file of ``model_dir``, as the container does)."""
-        return XGBoostPredictor(load_booster(Path(model_dir)))
+        # The container reads SAGEMAKER_BATCH once, when it starts; any value means batch transform.
+        batch = bool(os.environ.get(BATCH_VARIABLE))
+        return XGBoostPredictor(load_booster(Path(model_dir)), self.version, batch=batch)
+
+
+def algorithm_for_image(image_uri: str) -> XGBoostAlgorithm:
+    """The algorithm as the image's version runs it (the registry calls this with the image URI)."""
+    return XGBoostAlgorithm(xgboost_versions.image_version(image_uri))
 
 
 def train_booster(params: dict[str, Any], train: xgb.DMatrix, validation: xgb.DMatrix | None) -> xgb.Booster:
@@ -277,8 +299,10 @@ def load_booster(model_dir: Path) -> xgb.Booster:
 class XGBoostPredictor:
     """Answers ``InvokeEndpoint`` with the booster's predictions, as the container does."""
 
-    def __init__(self, booster: xgb.Booster):
+    def __init__(self, booster: xgb.Booster, version: str = xgboost_versions.DEFAULT, batch: bool = False):
         self.booster = booster
+        self.version = version
+        self.batch = batch
         config = json.loads(booster.save_config())
         self.objective = config["learner"]["objective"]["name"]
         self.num_features = booster.num_features()
@@ -299,8 +323,7 @@ class XGBoostPredictor:
             raise InferenceError(
                 400, f"Unable to evaluate payload provided: {_without_stack_trace(str(error))}"
             ) from None
-        response_type = xgboost_inference.choose_accept(accept)
-        return xgboost_inference.encode(predictions, response_type), response_type
+        return xgboost_inference.respond(predictions, accept, self.version, self.batch)
 
     def predict(self, records) -> np.ndarray:
         """``Booster.predict`` on the records; a request may have fewer columns than the model (missing)."""

@@ -19,6 +19,10 @@ a job fails at the first problem with one of these messages::
    classification or ranking objective, constraints need a compatible ``tree_method``).
 
 None has a default: what is not given is left to XGBoost's own defaults, as in the container.
+
+Which names an image accepts depends on its version (:data:`VERSIONED`): ``silent``, for one, is accepted
+up to 1.0-1 and extraneous from 1.2-1 on. The rules above are 1.7-1's; the value ranges of older images
+(which refused the GPU options, for instance) are not tabled.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from include.local_sagemaker.algorithms import xgboost_versions
 from include.local_sagemaker.algorithms.base import TrainingFailure
+from include.local_sagemaker.algorithms.xgboost_versions import LEGACY
 
 # XGBoost's evaluation metrics and the container's own (scikit-learn) metrics, by the direction the
 # container's metric definitions give them.
@@ -286,13 +292,50 @@ SPECS: dict[str, Spec] = {
         Spec("sampling_method", "categorical", Choices(("uniform", "gradient_based"))),
         Spec("prob_buffer_row", "integer", Interval(min_open=1.0)),
         Spec("use_dask_gpu_training", "categorical", Choices(("true", "false"))),
+        Spec("silent", "integer", _FLAG),
+        Spec("single_precision_histogram", "categorical", Choices(("true", "false"))),
+        Spec("_nfold", "integer", _at_least(2)),
     )
 }
 
+# The names that not every image accepts: name -> (first image, last image) that accepts it; None: every
+# image since. Read off algorithm_mode/hyperparameter_validation.py on each version's branch of
+# github.com/aws/sagemaker-xgboost-container (0.90-1, 0.90-2, 1.0-1, 1.2-1, 1.2-2, 1.3-1, 1.5-1, 1.7-1 and
+# tag v3.0-5, whose names are 1.7-1's). Every other name of SPECS is accepted by every image. The legacy
+# image (xgboost:1) is closed source: it takes 0.90-1's names here, a superset of what SageMaker Spark's
+# XGBoostSageMakerEstimator, written for xgboost:1, sends (``silent`` among them).
+VERSIONED: dict[str, tuple[str, str | None]] = {
+    "silent": (LEGACY, "1.0-1"),
+    "num_parallel_tree": ("0.90-2", None),
+    "interaction_constraints": ("1.0-1", None),
+    "monotone_constraints": ("1.0-1", None),
+    "save_model_on_termination": ("1.0-1", None),
+    "_nfold": ("1.2-1", "1.2-1"),  # renamed _kfold in 1.2-2
+    "aft_loss_distribution": ("1.2-1", None),
+    "aft_loss_distribution_scale": ("1.2-1", None),
+    "deterministic_histogram": ("1.2-1", None),
+    "single_precision_histogram": ("1.2-1", "1.5-1"),
+    "_kfold": ("1.2-2", None),
+    "_num_cv_round": ("1.2-2", None),
+    "prob_buffer_row": ("1.3-1", None),
+    "sampling_method": ("1.3-1", None),
+    "use_dask_gpu_training": ("1.5-1", None),
+}
 
-def validate(given: Mapping[str, str], specs: Mapping[str, Spec] = SPECS) -> dict[str, Any]:
-    """Parse and check ``hyperparameters.json`` the way the container does; returns the given names
-    (aliases resolved) mapped to parsed values. Raises :class:`TrainingFailure` at the first problem."""
+
+def specs_for(version: str) -> dict[str, Spec]:
+    """The hyperparameters the image of ``version`` (``"1.7-1"``, ``LEGACY``...) accepts."""
+    return {
+        name: spec
+        for name, spec in SPECS.items()
+        if name not in VERSIONED or xgboost_versions.between(version, *VERSIONED[name])
+    }
+
+
+def validate(given: Mapping[str, str], version: str = xgboost_versions.DEFAULT) -> dict[str, Any]:
+    """Parse and check ``hyperparameters.json`` the way the image of ``version`` does; returns the given
+    names (aliases resolved) mapped to parsed values. Raises :class:`TrainingFailure` at the first problem."""
+    specs = specs_for(version)
     values = {ALIASES.get(name, name): raw for name, raw in given.items()}
     for spec in specs.values():
         if spec.required and spec.name not in values:

@@ -10,8 +10,11 @@ As in XGBoost itself, a zero written in CSV is a value while an entry left out o
 model trained on libsvm (where zero pixels are left out) should be asked in libsvm, and a request may not
 have more columns than the model has features (a libsvm-trained model has ``max index + 1``).
 
-Responses (``Accept``; missing or ``*/*`` means ``text/csv``): CSV with one prediction a line (a row of
-class probabilities for ``multi:softprob``), or JSON ``{"predictions": [{"score": ...}, ...]}``.
+Responses depend on the image's version (:func:`respond`). From 1.2-2 on, ``Accept`` (missing or ``*/*``
+means ``text/csv``) picks CSV with one prediction a line (a row of class probabilities for
+``multi:softprob``) or JSON ``{"predictions": [{"score": ...}, ...]}``. The legacy image and the containers
+up to 1.2-1 do not read ``Accept`` and answer a real-time request with the predictions comma-joined on one
+line. In a batch transform (``SAGEMAKER_BATCH`` set) every version writes one prediction a line.
 
 Errors carry the container's statuses and words: 415 for a body that does not parse or a type it does not
 read, 400 (``Unable to evaluate payload provided: ...``) when XGBoost cannot predict, 406 for an Accept it
@@ -29,7 +32,7 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
-from include.local_sagemaker.algorithms import content_types
+from include.local_sagemaker.algorithms import content_types, xgboost_versions
 from include.local_sagemaker.algorithms.base import InferenceError
 from include.local_sagemaker.algorithms.payloads import first_non_number
 from include.local_sagemaker.algorithms.xgboost_data import CONTENT_TYPES, CSV, LIBSVM, RECORDIO_PROTOBUF
@@ -91,9 +94,40 @@ def choose_accept(accept: str | None) -> str:
     return media_type.lower()
 
 
+# The first image that reads Accept and answers a real-time request one prediction a line. Read off the
+# invocations() of algorithm_mode/serve.py on each branch of github.com/aws/sagemaker-xgboost-container:
+# up to 1.2-1 (0.90-1, 0.90-2, 1.0-1, 1.2-1) it answers ``",".join(map(str, preds.tolist()))`` as text/csv
+# whatever the Accept, ``"\n".join(...) + "\n"`` in batch transform; from 1.2-2 on, sagemaker-containers'
+# encoders (CSV one row a line) or JSON in real time, and still ``"\n".join(...) + "\n"`` in batch, under
+# the Accept's type. The legacy image (xgboost:1, closed source) joined with commas too: SageMaker Spark's
+# XGBoostCSVRowDeserializer, written for it, splits a response on commas.
+LINES_SINCE = "1.2-2"
+
+
+def respond(predictions: np.ndarray, accept: str | None, version: str, batch: bool) -> tuple[bytes, str]:
+    """The body and content type with which the image of ``version`` answers ``predictions``."""
+    if xgboost_versions.order(version) < xgboost_versions.order(LINES_SINCE):
+        if batch:
+            return _str_lines(predictions), content_types.CSV
+        return ",".join(map(str, _values(predictions))).encode(), content_types.CSV
+    response_type = choose_accept(accept)
+    if batch:
+        return _str_lines(predictions), response_type
+    return encode(predictions, response_type), response_type
+
+
+def _values(predictions: np.ndarray) -> list:
+    return predictions.astype(np.float64).tolist()  # float32 printed widened, as the container does
+
+
+def _str_lines(predictions: np.ndarray) -> bytes:
+    # str() of each prediction: a number, or a row of class probabilities written "[0.1, 0.9]".
+    return "".join(f"{value}\n" for value in _values(predictions)).encode()
+
+
 def encode(predictions: np.ndarray, accept: str) -> bytes:
-    """Predictions (float32, one per record or one row per record) in the ``accept`` format."""
-    values = predictions.astype(np.float64).tolist()  # float32 printed widened, as the container does
+    """Real-time predictions (one per record or one row per record) in the ``accept`` format, from 1.2-2."""
+    values = _values(predictions)
     if accept == content_types.CSV:
         if predictions.ndim == 1:
             return "".join(f"{value!r}\n" for value in values).encode()

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.algorithms import registry, xgboost_versions
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingFailure
-from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostPredictor
+from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostAlgorithm, XGBoostPredictor
+from include.local_sagemaker.algorithms.xgboost_hyperparameters import validate
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 from tests.local_sagemaker.algorithms.mnist_test_data import libsvm_bytes, mnist_sample, recordio_bytes
 
@@ -81,20 +82,27 @@ def mnist():
 
 
 @pytest.fixture
-def binary_predictor(make_job) -> XGBoostPredictor:
+def binary_model_dir(make_job):
     features, labels = binary_data()
     context = make_job(BINARY, {"train": ("text/csv", {"train.csv": csv_bytes(features, labels)})})
     ALGORITHM.train(context)
-    return ALGORITHM.load(context.model_dir)
+    return context.model_dir
 
 
-def test_registry_picks_xgboost_for_both_repository_names():
-    for uri in (
-        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-        "492215442770.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-xgboost:3.0-5",
-        "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+@pytest.fixture
+def binary_predictor(binary_model_dir) -> XGBoostPredictor:
+    return ALGORITHM.load(binary_model_dir)
+
+
+def test_registry_picks_xgboost_for_both_repository_names_and_the_tags_version():
+    for uri, version in (
+        ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "1.7-1"),
+        ("492215442770.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-xgboost:3.0-5", "3.0-5"),
+        ("811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1", xgboost_versions.LEGACY),
     ):
-        assert registry.algorithm_for_image(uri) is ALGORITHM
+        algorithm = registry.algorithm_for_image(uri)
+        assert isinstance(algorithm, XGBoostAlgorithm)
+        assert algorithm.version == version
 
 
 def test_seed_hyperparameters_on_mnist_libsvm_predict_like_xgboost_run_directly(
@@ -405,3 +413,165 @@ def test_loads_a_model_saved_under_another_name_and_rejects_garbage(tmp_path, bi
     (garbage / "xgboost-model").write_bytes(b"\x00\x01 not a model")
     with pytest.raises(ValueError, match=r"(?s)cannot be loaded:\nPickle load error=.*legacy binary format"):
         ALGORITHM.load(garbage)
+
+
+# --- image versions ------------------------------------------------------------------------------
+# Each difference is read off the version's branch of github.com/aws/sagemaker-xgboost-container
+# (algorithm_mode/hyperparameter_validation.py, algorithm_mode/serve.py); the legacy image (xgboost:1) is
+# closed source, and SageMaker Spark's XGBoost estimator, written for it, sends `silent` and splits
+# answers on commas.
+
+LEGACY = xgboost_versions.LEGACY
+ALL_VERSIONS = (LEGACY, "0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5")
+COMMA_JOINED = (LEGACY, "0.90-1", "0.90-2", "1.0-1", "1.2-1")
+
+
+def test_every_sdk_image_tag_names_its_version():
+    # The URIs the SageMaker SDK gives (include/sagemaker_requests builds them from its table).
+    from include.sagemaker_requests.image_registries import IMAGES
+    from include.sagemaker_requests.image_uris import image_uri
+
+    versions = {
+        version: registry.algorithm_for_image(image_uri("xgboost", "eu-west-1", version)).version
+        for version in IMAGES["xgboost"]
+    }
+    assert versions == {
+        "1": LEGACY,
+        "latest": LEGACY,
+        **{version: version for version in IMAGES["xgboost"] if version not in ("1", "latest")},
+    }
+    assert xgboost_versions.image_version(
+        "1.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.5-1-arm64"
+    ) == ("1.5-1")
+    # A digest or a custom tag says nothing of the version: the DAGs' version's behaviour.
+    assert (
+        xgboost_versions.image_version("1.dkr.ecr.r.amazonaws.com/sagemaker-xgboost@sha256:ab12") == "1.7-1"
+    )
+    assert xgboost_versions.image_version("my-registry/sagemaker-xgboost:mine") == "1.7-1"
+
+
+def train_as(version: str, make_job, hyperparameters: dict) -> XGBoostAlgorithm:
+    algorithm = XGBoostAlgorithm(version)
+    algorithm.train(make_job(hyperparameters, TRAIN_CSV))
+    return algorithm
+
+
+@pytest.mark.parametrize("version", [LEGACY, "0.90-1", "0.90-2", "1.0-1"])
+def test_silent_is_accepted_up_to_1_0_1(make_job, version):
+    train_as(version, make_job, {"num_round": "2", "silent": "1"})
+    assert failure_of_version(version, {"num_round": "2", "silent": "2"}) == (
+        "ClientError: Hyperparameter silent: 2 is not in [0, 1]"
+    )
+
+
+@pytest.mark.parametrize("version", ["1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5"])
+def test_silent_is_extraneous_from_1_2_1(make_job, version):
+    assert failure_of_version(version, {"num_round": "2", "silent": "0"}) == (
+        "ClientError: Extraneous hyperparameter found: silent"
+    )
+
+
+def failure_of_version(version: str, hyperparameters: dict) -> str:
+    # Validation comes before the data is read, so the failing half needs no container tree of its own.
+    with pytest.raises(TrainingFailure) as raised:
+        validate(hyperparameters, version)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted_by", "extraneous_for"),
+    [
+        ("num_parallel_tree", "2", "0.90-2", (LEGACY, "0.90-1")),
+        ("save_model_on_termination", "false", "1.0-1", ("0.90-2",)),
+        ("aft_loss_distribution", "normal", "1.2-1", ("1.0-1",)),
+        ("single_precision_histogram", "true", "1.5-1", ("1.0-1", "1.7-1", "3.0-5")),
+        ("sampling_method", "uniform", "1.3-1", ("1.2-2",)),
+        ("use_dask_gpu_training", "false", "1.5-1", ("1.3-1",)),
+    ],
+)
+def test_names_each_version_accepts(make_job, name, value, accepted_by, extraneous_for):
+    train_as(accepted_by, make_job, {"num_round": "2", name: value})
+    for version in extraneous_for:
+        assert failure_of_version(version, {"num_round": "2", name: value}) == (
+            f"ClientError: Extraneous hyperparameter found: {name}"
+        ), version
+
+
+@pytest.mark.parametrize(
+    ("version", "folds", "other"), [("1.2-1", "_nfold", "_kfold"), ("1.2-2", "_kfold", "_nfold")]
+)
+def test_cross_validation_is_nfold_in_1_2_1_and_kfold_after(make_job, version, folds, other):
+    with pytest.raises(TrainingFailure, match=f"{folds}: cross-validation training is not supported"):
+        train_as(version, make_job, {"num_round": "2", folds: "3"})
+    assert failure_of_version(version, {"num_round": "2", other: "3"}) == (
+        f"ClientError: Extraneous hyperparameter found: {other}"
+    )
+
+
+def served_by(version: str, model_dir, monkeypatch, batch: bool = False) -> XGBoostPredictor:
+    # What the container process does: the image picks the algorithm, SAGEMAKER_BATCH is read at load.
+    if batch:
+        monkeypatch.setenv("SAGEMAKER_BATCH", "true")
+    else:
+        monkeypatch.delenv("SAGEMAKER_BATCH", raising=False)
+    tag = {LEGACY: "1"}.get(version, version)
+    repository = "xgboost" if version == LEGACY else "sagemaker-xgboost"
+    algorithm = registry.algorithm_for_image(f"1.dkr.ecr.us-east-1.amazonaws.com/{repository}:{tag}")
+    return algorithm.load(model_dir)
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS)
+def test_real_time_csv_answers_by_version(binary_model_dir, monkeypatch, version):
+    predictor = served_by(version, binary_model_dir, monkeypatch)
+    features, _ = binary_data(rows=3, seed=11)
+    expected = [float(value) for value in predictor.booster.predict(xgb.DMatrix(features.astype(np.float64)))]
+
+    for accept in ("text/csv", None, "application/json", "application/xml"):
+        if version not in COMMA_JOINED and accept in ("application/json", "application/xml"):
+            continue
+        answer, content_type = predictor.invoke(csv_bytes(features), "text/csv", accept)
+        assert content_type == "text/csv"
+        if version in COMMA_JOINED:  # one line, Accept not read
+            assert answer.decode() == ",".join(map(str, expected))
+        else:
+            assert answer.decode() == "".join(f"{value}\n" for value in expected)
+    if version not in COMMA_JOINED:
+        with pytest.raises(InferenceError) as raised:
+            predictor.invoke(csv_bytes(features), "text/csv", "application/xml")
+        assert raised.value.status == 406
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS)
+def test_batch_transform_answers_one_prediction_a_line_in_every_version(
+    binary_model_dir, monkeypatch, version
+):
+    predictor = served_by(version, binary_model_dir, monkeypatch, batch=True)
+    features, _ = binary_data(rows=3, seed=11)
+    expected = [float(value) for value in predictor.booster.predict(xgb.DMatrix(features.astype(np.float64)))]
+
+    answer, content_type = predictor.invoke(csv_bytes(features), "text/csv", "text/csv")
+
+    assert (answer.decode(), content_type) == ("".join(f"{value}\n" for value in expected), "text/csv")
+
+
+def test_class_probabilities_are_written_as_the_containers_str_of_a_row(make_job, monkeypatch):
+    features, labels = binary_data(rows=60)
+    context = make_job(
+        {"objective": "multi:softprob", "num_class": "2", "num_round": "2", "nthread": "1"},
+        {"train": ("text/csv", {"t.csv": csv_bytes(features, labels)})},
+    )
+    ALGORITHM.train(context)
+    rows = ALGORITHM.load(context.model_dir).booster.predict(xgb.DMatrix(features[:2].astype(np.float64)))
+    first, second = ([float(value) for value in row] for row in rows)
+
+    answer, _ = served_by("1.0-1", context.model_dir, monkeypatch).invoke(
+        csv_bytes(features[:2]), "text/csv", None
+    )
+    assert answer.decode() == f"{first},{second}"  # "[p0, p1],[p0, p1]"
+    answer, _ = served_by("1.7-1", context.model_dir, monkeypatch).invoke(
+        csv_bytes(features[:2]), "text/csv", None
+    )
+    assert answer.decode() == f"{first[0]},{first[1]}\n{second[0]},{second[1]}\n"
+    batch = served_by("1.7-1", context.model_dir, monkeypatch, batch=True)
+    answer, content_type = batch.invoke(csv_bytes(features[:2]), "text/csv", "application/json")
+    assert (answer.decode(), content_type) == (f"{first}\n{second}\n", "application/json")
