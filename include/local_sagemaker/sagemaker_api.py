@@ -11,7 +11,6 @@ existing endpoint ...`` (the provider then updates it). Documents are stored sha
 
 from __future__ import annotations
 
-import logging
 import time
 
 from include.local_sagemaker.api_support import check_runnable_image
@@ -27,7 +26,6 @@ from include.local_sagemaker.request_validation import validate_request
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.training import TrainingRunner
 
-_log = logging.getLogger(__name__)
 # The data types the engine's channels read; the model also admits AugmentedManifestFile and Converse.
 _S3_DATA_TYPES = {"S3Prefix", "ManifestFile"}
 
