@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 
 from include.local_sagemaker.engine import LocalSageMaker
+from include.local_sagemaker.object_store import ObjectStore
+
+STORE_ACCESS_KEY_VARIABLE = "LOCAL_SAGEMAKER_STORE_ACCESS_KEY_ID"
+STORE_SECRET_KEY_VARIABLE = "LOCAL_SAGEMAKER_STORE_SECRET_ACCESS_KEY"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +36,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="allow a non-loopback --host (the engine has no authentication)",
     )
+    serve.add_argument(
+        "--object-store",
+        metavar="URL",
+        help="S3 endpoint of a SeaweedFS (or other S3 store) running as a service of its own, reached "
+        f"with the credentials in ${STORE_ACCESS_KEY_VARIABLE} and ${STORE_SECRET_KEY_VARIABLE}; "
+        "without it the engine runs its own SeaweedFS under --state-dir",
+    )
     arguments = parser.parse_args(argv)
+    store = None
+    if arguments.object_store:
+        credentials = [
+            os.environ.get(name) for name in (STORE_ACCESS_KEY_VARIABLE, STORE_SECRET_KEY_VARIABLE)
+        ]
+        if not all(credentials):
+            parser.error(
+                f"--object-store needs the store's credentials in ${STORE_ACCESS_KEY_VARIABLE} and "
+                f"${STORE_SECRET_KEY_VARIABLE}"
+            )
+        store = ObjectStore(arguments.object_store, *credentials)
     try:
-        engine = LocalSageMaker(arguments.state_dir, arguments.host, arguments.port, arguments.allow_remote)
+        engine = LocalSageMaker(
+            arguments.state_dir, arguments.host, arguments.port, arguments.allow_remote, object_store=store
+        )
     except ValueError as error:
         parser.error(str(error))
     # Engine bugs are logged with their tracebacks (the 500s they cause name only the operation).

@@ -1,7 +1,8 @@
 """The engine: builds and connects its parts, and serves them on one port with uvicorn.
 
-``<state-dir>`` holds everything: ``s3/`` (the object store's own data), one folder per resource kind
-(training jobs, models, endpoints...), ``logs/``, and the work trees of jobs and endpoints.
+``<state-dir>`` holds everything: ``s3/`` (its SeaweedFS's own data, unless the engine is given a store
+that runs as a service of its own), one folder per resource kind (training jobs, models, endpoints...),
+``logs/``, and the work trees of jobs and endpoints.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from include.local_sagemaker.model_registry import ModelRegistry
 from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.s3_proxy import S3Proxy
 from include.local_sagemaker.sagemaker_api import SageMakerApi
+from include.local_sagemaker.seaweedfs import SeaweedServer
 from include.local_sagemaker.server import EngineApp, is_loopback
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.training import TrainingRunner
@@ -36,11 +38,17 @@ class LocalSageMaker:
     """The engine, startable in-process: ``LocalSageMaker(state_dir).start()`` then ``.endpoint_url``.
 
     ``host`` must be a loopback address unless ``allow_remote=True``: the engine has no
-    authentication, so listening beyond this machine would expose it.
+    authentication, so listening beyond this machine would expose it. ``object_store`` is an S3 store
+    running on its own (a SeaweedFS service); without one the engine runs its own SeaweedFS.
     """
 
     def __init__(
-        self, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
+        self,
+        state_dir: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allow_remote: bool = False,
+        object_store: ObjectStore | None = None,
     ):
         if not allow_remote and not is_loopback(host):
             raise ValueError(
@@ -51,15 +59,29 @@ class LocalSageMaker:
         self.host = host
         self.port = port
         self.allow_remote = allow_remote
+        self.s3 = object_store
+        self._seaweed: SeaweedServer | None = None
+        self._started = False
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> LocalSageMaker:
         """Start the object store, load state, recover resources, and serve in a background thread."""
         register_extra_algorithms()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._started = True
+        if self.s3 is None:
+            self._seaweed = SeaweedServer(self.state_dir / "s3").start()
+            self.s3 = self._seaweed.store
+        try:
+            self._start_services()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_services(self) -> None:
         root = self.state_dir
-        root.mkdir(parents=True, exist_ok=True)
-        self.s3 = ObjectStore(root / "s3").start()
         self.logs = LogStore(root / "logs")
         self.jobs = ResourceStore(root / "training-jobs")
         self.models = ResourceStore(root / "models")
@@ -134,7 +156,6 @@ class LocalSageMaker:
                 raise RuntimeError(f"The engine's HTTP server did not start on {self.endpoint_url}")
             time.sleep(0.01)
         self.hosting.recover()
-        return self
 
     @property
     def endpoint_url(self) -> str:
@@ -148,18 +169,22 @@ class LocalSageMaker:
 
     def stop(self) -> None:
         """Stop serving, end running jobs, stop endpoint containers (endpoints come back on start),
-        then the object store."""
-        if self._server is None:
+        then the engine's own SeaweedFS. Safe to call on a partly started or a stopped engine."""
+        if not self._started:
             return
-        self._server.should_exit = True
-        self._thread.join(15)
-        self.app.executor.shutdown(wait=False, cancel_futures=True)
-        self.tuning.shutdown()
-        self.training.shutdown()
-        self.transform.shutdown()
-        self.hosting.shutdown()
-        self.s3.stop()
-        self._server = None
+        self._started = False
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(15)
+            self._server = None
+            self.app.executor.shutdown(wait=False, cancel_futures=True)
+        for part in ("tuning", "training", "transform", "hosting"):
+            if hasattr(self, part):
+                getattr(self, part).shutdown()
+        if self._seaweed is not None:
+            self._seaweed.stop()
+            self._seaweed = None
+            self.s3 = None
 
     def serve_forever(self) -> None:
         """Block until interrupted (the CLI's main loop)."""

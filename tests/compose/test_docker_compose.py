@@ -23,7 +23,7 @@ AIRFLOW_SERVICES = {
     "airflow-triggerer",
     "airflow-worker",
 }
-SERVICES = {*AIRFLOW_SERVICES, "airflow-init", "postgres", "redis", "local-sagemaker"}
+SERVICES = {*AIRFLOW_SERVICES, "airflow-init", "postgres", "redis", "local-sagemaker", "seaweedfs"}
 PROJECT_MOUNTS = {"./dags": "/opt/airflow/dags", "./plugins": "/opt/airflow/plugins"}
 INCLUDE_MOUNT = ("./include", "/opt/airflow/project/include")
 # ${NAME}, ${NAME:-default}, ${NAME-default}: a default ends at the first closing brace, as in Compose.

@@ -1,0 +1,49 @@
+"""The engine's object store: its own SeaweedFS, or one running as a service of its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import boto3
+import pytest
+
+from include.local_sagemaker.engine import LocalSageMaker
+from include.local_sagemaker.seaweedfs import SeaweedServer
+
+pytestmark = pytest.mark.slow
+
+
+def _client(url: str):
+    return boto3.client(
+        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def test_an_engine_on_a_store_of_its_own(tmp_path):
+    """What the compose file runs: SeaweedFS as a service, the engine given its URL and credentials."""
+    service = SeaweedServer(tmp_path / "seaweedfs").start()
+    try:
+        engine = LocalSageMaker(tmp_path / "engine", object_store=service.store).start()
+        try:
+            s3 = _client(engine.endpoint_url)
+            s3.create_bucket(Bucket="shared-store")
+            s3.put_object(Bucket="shared-store", Key="a/b.txt", Body=b"kept by the service")
+        finally:
+            engine.stop()
+        assert not (tmp_path / "engine" / "s3").exists()
+        # The engine stopped; the service did not, and holds the object.
+        stored = service.store.client.get_object(Bucket="shared-store", Key="a/b.txt")
+        assert stored["Body"].read() == b"kept by the service"
+    finally:
+        service.stop()
+
+
+def test_the_cli_needs_the_stores_credentials(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "include.local_sagemaker", "serve", "--state-dir", str(tmp_path),
+         "--object-store", "http://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert finished.returncode == 2
+    assert "LOCAL_SAGEMAKER_STORE_ACCESS_KEY_ID" in finished.stderr
