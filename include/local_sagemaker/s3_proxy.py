@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
+from xml.sax.saxutils import escape
 
 import httpx
 from botocore.auth import UNSIGNED_PAYLOAD, S3SigV4Auth
@@ -84,6 +85,22 @@ async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+async def _primed(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``body`` with its first chunk already received. The store is contacted only once the client has
+    sent body bytes: SeaweedFS 4.48 stores an empty object when a PUT's connection closes right after
+    its headers (it keeps the old object when any body byte arrived), so a client that dies early must
+    never reach it."""
+    first = await anext(body, None)
+
+    async def chained() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first
+        async for chunk in body:
+            yield chunk
+
+    return chained()
+
+
 class AwsChunkedDecodeError(ValueError):
     """The body does not follow the ``aws-chunked`` framing it announced."""
 
@@ -139,9 +156,6 @@ class S3Proxy:
         # No default Accept-Encoding & co.: the store must see exactly the client's headers.
         self._client.headers.clear()
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
     async def forward(self, scope: dict, receive: Receive, send: Send, bucket: str | None) -> None:
         """Forward one request; ``bucket`` is set when the client addressed it virtual-host style."""
         original: dict[str, str] = {}
@@ -165,6 +179,15 @@ class S3Proxy:
             content_sha = UNSIGNED_PAYLOAD
         if length:
             headers["content-length"] = length
+        if body is not None and length != "0":
+            try:
+                body = await _primed(body)
+            except AwsChunkedDecodeError as error:
+                return await _s3_error(
+                    send, 400, "IncompleteBody", f"The aws-chunked body is malformed: {error}"
+                )
+            except ConnectionError:
+                return  # the client went away before sending a byte of its body: nothing to store
         path = canonical_path(scope.get("raw_path") or scope["path"].encode(), bucket)
         query = canonical_query(scope.get("query_string", b""))
         url = f"{self.store_endpoint}{path}" + (f"?{query}" if query else "")
@@ -174,17 +197,31 @@ class S3Proxy:
         request = self._client.build_request(
             scope["method"], httpx.URL(url), headers=list(signed.headers.items()), content=body
         )
-        response = await self._client.send(request, stream=True)
-        if scope["method"] == "PUT" and path.count("/") == 1 and not query and response.status_code == 409:
-            await response.aread()
-            if b"<Code>BucketAlreadyOwnedByYou</Code>" in response.content:
-                # us-east-1 answers 200 to a CreateBucket of a bucket its caller already owns (S3 API
-                # reference, CreateBucket: "BucketAlreadyOwnedByYou ... except in us-east-1").
-                headers = [(b"location", path.encode()), (b"content-length", b"0")]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
-                return
         try:
+            response = await self._client.send(request, stream=True)
+        except AwsChunkedDecodeError as error:
+            return await _s3_error(
+                send, 400, "IncompleteBody", f"The aws-chunked request body is malformed: {error}"
+            )
+        except httpx.HTTPError as error:
+            return await _s3_error(
+                send, 503, "ServiceUnavailable", f"The object store did not answer: {type(error).__name__}"
+            )
+        try:
+            if (
+                scope["method"] == "PUT"
+                and path.count("/") == 1
+                and not query
+                and response.status_code == 409
+            ):
+                await response.aread()
+                if b"<Code>BucketAlreadyOwnedByYou</Code>" in response.content:
+                    # us-east-1 answers 200 to a CreateBucket of a bucket its caller already owns (S3 API
+                    # reference, CreateBucket: "BucketAlreadyOwnedByYou ... except in us-east-1").
+                    headers = [(b"location", path.encode()), (b"content-length", b"0")]
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
             await send(
                 {
                     "type": "http.response.start",
@@ -197,8 +234,22 @@ class S3Proxy:
                     ],
                 }
             )
+            if response.is_stream_consumed:  # read above, to look for BucketAlreadyOwnedByYou
+                await send({"type": "http.response.body", "body": response.content})
+                return
             async for chunk in response.aiter_raw(_CHUNK):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+
+
+async def _s3_error(send: Send, status: int, code: str, message: str) -> None:
+    """An S3 error document, for failures the store never saw."""
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{escape(message)}</Message></Error>"
+    ).encode()
+    headers = [(b"content-type", b"application/xml"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import os
+import socket
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -314,3 +316,38 @@ def test_the_object_store_refuses_anyone_but_the_engine(engine):
     with pytest.raises(stranger.exceptions.ClientError) as refused:
         stranger.list_buckets()
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_malformed_chunked_body_is_a_400_and_stores_nothing(engine, s3):
+    s3.create_bucket(Bucket="bad-chunks")
+    framed = b"zz;chunk-signature=0\r\nabc\r\n"
+    status, _, body = _raw(
+        engine.endpoint_url,
+        "PUT",
+        "/bad-chunks/broken.bin",
+        {
+            "Content-Encoding": "aws-chunked",
+            "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            "x-amz-decoded-content-length": "3",
+            "Content-Length": str(len(framed)),
+        },
+        framed,
+    )
+    assert status == 400
+    assert b"IncompleteBody" in body
+    assert "Contents" not in s3.list_objects_v2(Bucket="bad-chunks")
+
+
+@pytest.mark.parametrize("sent", [b"", b"x" * 50], ids=["headers-only", "half-the-body"])
+def test_an_upload_cut_short_keeps_the_previous_object(engine, s3, sent):
+    s3.create_bucket(Bucket="cut-short")
+    s3.put_object(Bucket="cut-short", Key="object", Body=b"the good version")
+    head = (
+        f"PUT /cut-short/object HTTP/1.1\r\nHost: 127.0.0.1:{engine.port}\r\nContent-Length: 100\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", engine.port), timeout=10) as connection:
+        connection.sendall(head + sent)
+        time.sleep(0.5)
+    time.sleep(1.0)
+    assert s3.get_object(Bucket="cut-short", Key="object")["Body"].read() == b"the good version"
