@@ -43,7 +43,7 @@ def test_three_logical_dates_train_three_points_onto_one_leaderboard(clients: di
             "k": k,
             "epochs": 1,
             "init_method": "random",
-            "mini_batch_size": 5000,
+            "mini_batch_size": 500,
         }
         assert datetime.fromisoformat(row["logical_date"]) == sunday
         assert set(row["metrics"]) >= {"purity", "nmi", "ari", "test:msd"}
