@@ -7,8 +7,9 @@ it. boto3 uploads and downloads a 100 MB object (s3transfer's defaults: 8 MB mul
 threads) through the engine's URL, and the same through SeaweedFS's S3 port with the engine's own
 credentials, which the benchmark reads from the state directory: the peer is the store itself.
 Then a 1 GB object goes up and comes back through the engine while the engine's process tree (the
-engine, SeaweedFS and any child) is sampled every 50 ms; its peak is printed above its idle size,
-as resident set (VmRSS) and as private anonymous memory (RssAnon, which page cache does not inflate).
+engine, SeaweedFS and any child) is sampled every 50 ms; its peak is printed above its size when idle
+just after start, as resident set (VmRSS) and as private anonymous memory (RssAnon, which page cache
+does not inflate).
 
 Targets: through the engine >= 0.5x direct for 100 MB; the engine tree < 300 MB above idle for 1 GB.
 """
@@ -145,6 +146,9 @@ def main() -> None:
             through = _client(url)
             direct = _client(f"http://127.0.0.1:{store_port}", identity["accessKey"], identity["secretKey"])
             through.create_bucket(Bucket="bench")
+            time.sleep(1)
+            idle = _memory(engine.pid)
+            idle_by_process = {_name(pid): _memory_of(pid)[1] for pid in _tree(engine.pid)}
 
             source = scratch / "100mb.bin"
             _write_random(source, 100 * MB)
@@ -170,9 +174,6 @@ def main() -> None:
 
             big = scratch / "1gb.bin"
             _write_random(big, 1024 * MB)
-            time.sleep(1)
-            idle = _memory(engine.pid)
-            idle_by_process = {_name(pid): _memory_of(pid)[1] for pid in _tree(engine.pid)}
             with _PeakSampler(engine.pid) as sampler:
                 up = _timed(lambda: through.upload_file(str(big), "bench", "1gb"))
                 down = _timed(lambda: through.download_file("bench", "1gb", str(scratch / "1gb.back")))

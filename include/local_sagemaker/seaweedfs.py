@@ -148,6 +148,9 @@ class SeaweedServer:
             "-s3.allowedOrigins=http://127.0.0.1:1", "-filer.allowedOrigins=http://127.0.0.1:1",
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
             "-metricsPort=0", "-master.telemetry=false",
+            # Bounded buffers (uploads in flight, read cache): SeaweedFS's memory must not grow with
+            # the objects moving through it.
+            "-s3.concurrentUploadLimitMB=64", "-s3.readerCacheSizeMB=64",
         ]  # fmt: skip
         started = threading.Event()
 
@@ -157,6 +160,8 @@ class SeaweedServer:
                 self._process = subprocess.Popen(
                     command,
                     cwd=self.root,
+                    # GOMEMLIMIT: Go's collector returns memory once the heap nears it, instead of
+                    # keeping the high-water mark of every transfer (measured: ~1 GB after 600 MB).
                     env={**os.environ, "TMPDIR": str(self.root / "tmp"), "GOMEMLIMIT": "256MiB"},
                     stdin=subprocess.DEVNULL,
                     stdout=log,
