@@ -44,9 +44,12 @@ SDK3_VERSION ?= 3.27.0
 
 sdk3: $(SDK3_STAMP)
 
+# The pins are the whole resolved tree, so pip need not resolve again (--no-deps; pip check proves the tree
+# whole); --no-compile leaves byte-compiling the gigabyte of packages to the imports that happen.
 $(SDK3_STAMP): $(SDK3_REQUIREMENTS)
 	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
-	$(SDK3_VENV)/bin/python -m pip install --quiet -r $(SDK3_REQUIREMENTS)
+	$(SDK3_VENV)/bin/python -m pip install --quiet --no-deps --no-compile -r $(SDK3_REQUIREMENTS)
+	$(SDK3_VENV)/bin/python -m pip check
 	touch $(SDK3_STAMP)
 
 # Re-resolve the SDK v3's pins: every package `pip install sagemaker==$(SDK3_VERSION)` brings.
