@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install sdk system-packages test lint format demo up down status bench constraints clean
+.PHONY: install sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
 
 # Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
 # reports UI test). Installed only when missing.
@@ -35,6 +35,30 @@ $(SDK_STAMP): benchmarks/requirements-sdk.txt
 	$(SDK_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-sdk.txt
 	touch $(SDK_STAMP)
 
+# The SageMaker Python SDK v3 in a virtualenv of its own too (it brings its own boto3, pandas and mlflow):
+# tests/local_sagemaker/test_sdk_v3.py drives its ModelTrainer and resources against the local engine.
+SDK3_VENV := .cache/sagemaker-sdk-v3
+SDK3_STAMP := $(SDK3_VENV)/.installed
+SDK3_REQUIREMENTS := tests/local_sagemaker/requirements-sdk-v3.txt
+SDK3_VERSION ?= 3.27.0
+
+sdk3: $(SDK3_STAMP)
+
+# The pins are the whole resolved tree, so pip need not resolve again (--no-deps; pip check proves the tree
+# whole); --no-compile leaves byte-compiling the gigabyte of packages to the imports that happen.
+$(SDK3_STAMP): $(SDK3_REQUIREMENTS)
+	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
+	$(SDK3_VENV)/bin/python -m pip install --quiet --no-deps --no-compile -r $(SDK3_REQUIREMENTS)
+	$(SDK3_VENV)/bin/python -m pip check
+	touch $(SDK3_STAMP)
+
+# Re-resolve the SDK v3's pins: every package `pip install sagemaker==$(SDK3_VERSION)` brings.
+sdk3-pins:
+	rm -rf .cache/resolve-sdk3 && $(PYTHON) -m venv .cache/resolve-sdk3
+	.cache/resolve-sdk3/bin/pip install --quiet sagemaker==$(SDK3_VERSION)
+	{ grep '^#' $(SDK3_REQUIREMENTS); .cache/resolve-sdk3/bin/pip freeze; } > $(SDK3_REQUIREMENTS).new
+	mv $(SDK3_REQUIREMENTS).new $(SDK3_REQUIREMENTS)
+
 system-packages:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
 	if [ -n "$$missing" ]; then \
@@ -43,7 +67,7 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(STAMP) $(SDK_STAMP) system-packages
+test: $(STAMP) $(SDK_STAMP) $(SDK3_STAMP) system-packages
 	$(PY) -m pytest
 
 lint: $(STAMP)

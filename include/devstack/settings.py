@@ -108,6 +108,9 @@ def local_connection(engine_url: str) -> str:
             "extra": {
                 "region_name": "us-east-1",
                 "endpoint_url": engine_url,
+                # The provider sends the Test button's sts:GetCallerIdentity (and assume-role) to STS's own
+                # endpoint, never to the connection-wide endpoint_url: name the engine for STS too.
+                "service_config": {"sts": {"endpoint_url": engine_url}},
                 # A stopped engine should fail a task quickly, not after minutes of retries.
                 "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 3}, "connect_timeout": 5},
             },

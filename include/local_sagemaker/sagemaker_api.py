@@ -86,6 +86,17 @@ class SageMakerApi:
                 "AlgorithmName (marketplace algorithms) is not supported by the local engine; "
                 "pass TrainingImage"
             )
+        if algorithm.get("ContainerEntrypoint") or algorithm.get("ContainerArguments"):
+            # AWS runs this command in the image instead of the image's own entry point. The SageMaker SDK
+            # v3's ModelTrainer(source_code=...) sends one (bash running its sm_train.sh driver from
+            # /opt/ml/input/data/sm_drivers); without the image there is nothing to run it in, and the job
+            # would otherwise fail later for a reason that does not name the cause.
+            raise validation(
+                "AlgorithmSpecification.ContainerEntrypoint and ContainerArguments are not supported by the "
+                "local engine, which runs no container image. For script mode, name the entry point in the "
+                "sagemaker_program and sagemaker_submit_directory hyperparameters (as the SageMaker SDK v2's "
+                "framework estimators do)."
+            )
         _require(algorithm, "TrainingImage", path="algorithmSpecification")
         check_runnable_image(algorithm["TrainingImage"])
         resources = dict(request["ResourceConfig"])

@@ -140,12 +140,19 @@ def test_workers_scale_and_servers_publish_on_loopback_only(compose: dict) -> No
 
 
 def test_local_mode_points_aws_default_at_the_engine_service(compose: dict) -> None:
-    from airflow.models.connection import Connection
+    # Parsed as a task parses it (the Task SDK's parser keeps query values as strings).
+    from airflow.sdk import Connection
 
     uri = compose["services"]["airflow-worker"]["environment"]["AIRFLOW_CONN_AWS_DEFAULT"]
-    extra = Connection(conn_id="aws_default", uri=uri).extra_dejson
+    extra = Connection.from_uri(uri, conn_id="aws_default").extra_dejson
     engine_port = compose["services"]["local-sagemaker"]["ports"][0].split(":")[-1]
-    assert extra == {"region_name": "us-east-1", "endpoint_url": f"http://local-sagemaker:{engine_port}"}
+    engine = f"http://local-sagemaker:{engine_port}"
+    # STS too: the provider sends the Test button's sts:GetCallerIdentity to STS's own endpoint.
+    assert extra == {
+        "region_name": "us-east-1",
+        "endpoint_url": engine,
+        "service_config": {"sts": {"endpoint_url": engine}},
+    }
 
 
 def test_aws_mode_is_one_environment_file_away() -> None:

@@ -62,6 +62,12 @@ def test_bad_requests_name_the_problem(sagemaker, tiny_bucket, unique):
     request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "Converse"
     with pytest.raises(ClientError, match="S3DataType 'Converse'"):
         sagemaker.create_training_job(**request)
+    # What the SageMaker SDK v3's ModelTrainer(source_code=...) sends to run its drivers in the image.
+    request = tiny_training_job(unique("entrypoint"), tiny_bucket)
+    request["AlgorithmSpecification"]["ContainerEntrypoint"] = ["/bin/bash"]
+    request["AlgorithmSpecification"]["ContainerArguments"] = ["/opt/ml/input/data/sm_drivers/sm_train.sh"]
+    with pytest.raises(ClientError, match="ContainerEntrypoint and ContainerArguments are not supported"):
+        sagemaker.create_training_job(**request)
     with pytest.raises(ClientError) as raised:
         sagemaker.create_endpoint_config(
             EndpointConfigName=unique("cfg"),

@@ -6,6 +6,8 @@ import pytest
 from botocore.exceptions import ClientError
 from engine_support import ROLE_ARN
 
+from include.devstack.settings import local_connection
+
 
 def test_get_caller_identity(client_factory):
     identity = client_factory("sts").get_caller_identity()
@@ -45,3 +47,16 @@ def test_unsupported_actions_and_services_are_errors_not_another_services_answer
         client_factory("sqs").list_queues()
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert refused.value.response["Error"]["Code"] == "UnknownOperationException"
+
+
+def test_the_connection_test_button_passes_in_local_mode(engine, monkeypatch):
+    # The button calls AwsGenericHook.test_connection: sts:GetCallerIdentity at the connection's STS
+    # endpoint, which deliberately ignores the connection-wide endpoint_url.
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
+
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_LOCAL_ENGINE", local_connection(engine.endpoint_url))
+    passed, message = AwsGenericHook(aws_conn_id="local_engine").test_connection()
+    assert passed, message
+    assert "Account='123456789012'" in message
