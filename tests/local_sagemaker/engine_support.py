@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,8 @@ def start_engine_process(state_dir: Path) -> tuple[subprocess.Popen, str]:
     line = process.stdout.readline()
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
     assert match, f"engine did not start: {line!r}"
+    # Keep reading its output (its log), so a chatty engine never blocks on a full pipe.
+    threading.Thread(target=process.stdout.read, name="engine-output", daemon=True).start()
     return process, match.group(1)
 
 
