@@ -200,7 +200,7 @@ def kmeans_sweep():
                 "mini_batch_size": params["mini_batch_size"],
                 **values,
                 "feature_dim": FEATURE_DIM,
-                "eval_metrics": '["msd","ssd"]',
+                "eval_metrics": ["msd", "ssd"],
             },
             instance_type=params["instance_type"],
         )
