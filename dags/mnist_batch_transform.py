@@ -222,6 +222,8 @@ def mnist_batch_transform():
                 source_dir,
                 # The script's arguments are the params' names with dashes.
                 {name.replace("_", "-"): value for name, value in run["hyperparameters"].items()},
+                region=run["region"],
+                job_name=run["training_job"],
             ),
             instance_type=params["instance_type"],
         )
