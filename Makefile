@@ -24,7 +24,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 # The SageMaker Python SDK v2 in a virtualenv of its own (it caps protobuf below the project's pins): the
-# image-URI test compares every region with its image_uris.retrieve, and the recordIO benchmark times it.
+# image-URI test compares every region with its image_uris.retrieve, tests/parity compares every DAG's
+# requests with the ones it builds, and the recordIO benchmark times it.
 SDK_VENV := .cache/sagemaker-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
 

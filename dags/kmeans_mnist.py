@@ -188,7 +188,7 @@ def kmeans_mnist():
                 **hyperparameters,
                 "feature_dim": FEATURE_DIM,
                 "force_dense": True,  # the seed's
-                "eval_metrics": '["msd","ssd"]',
+                "eval_metrics": ["msd", "ssd"],
             },
             instance_type=params["instance_type"],
         )

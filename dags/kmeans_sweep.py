@@ -200,7 +200,8 @@ def kmeans_sweep():
                 "mini_batch_size": params["mini_batch_size"],
                 **values,
                 "feature_dim": FEATURE_DIM,
-                "eval_metrics": '["msd","ssd"]',
+                "force_dense": True,  # the SageMaker SDK's KMeans always sends it
+                "eval_metrics": ["msd", "ssd"],
             },
             instance_type=params["instance_type"],
         )

@@ -17,7 +17,8 @@ endpoint, and measure the predictions against the true labels.
 4. **train** — a script-mode training job: the framework image runs `train.py` with the hyperparameters
    as command-line arguments and the channels in `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`; it
    reports `train:accuracy` and `validation:accuracy`. **register_model** records the model in the
-   `mnist-script-mode` model package group.
+   `mnist-script-mode` model package group, with the environment that serves it (the entry point and
+   its source directory), so a model deployed from the package loads the script's `model_fn`.
 5. **batch_transform** — creates the model (served by the script's `model_fn` / `input_fn` /
    `predict_fn` / `output_fn`) and a transform job over the test digits: one CSV line per digit in, one
    predicted digit per line out, in `<input>.out` objects under the run's prefix.
@@ -49,7 +50,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
 from airflow.sdk import Param, Variable, dag, task
 
 from include.sagemaker_requests import batch_transform, configs, script_mode
@@ -67,6 +67,7 @@ from operators.classification_report import ClassificationReportOperator
 from operators.leaderboard import LeaderboardOperator
 from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
+from operators.sagemaker_register import RegisterModelVersionOperator
 from operators.sagemaker_resumable import ResumableTrainingOperator
 from operators.sagemaker_resumable_transform import ResumableTransformOperator
 from operators.sweep_params import run_sweep, sweep_params
@@ -157,6 +158,7 @@ def mnist_batch_transform():
         names = run_names(dag_run.dag_id, dag_run.run_id)
         prefix = f"s3://{target.bucket}/{names.s3_prefix}"
         sweep = run_sweep(SWEPT_PARAMS, SCHEDULE, dag=dag, dag_run=dag_run, params=params)
+        source_dir = f"{prefix}/code/{ARCHIVE_NAME}"
         return {
             **target.to_dict(),
             **names.to_dict(),
@@ -164,7 +166,11 @@ def mnist_batch_transform():
             "sweep_index": sweep["index"],
             "transform_job": f"{names.training_job}-transform",
             "image": image_uri("sklearn", target.region),
-            "source_dir": f"{prefix}/code/{ARCHIVE_NAME}",
+            "source_dir": source_dir,
+            # What serves the trained model: the model and the registered package both carry it.
+            "serving_environment": script_mode.serving_environment(
+                MNIST_CLASSIFIER_ENTRY_POINT, source_dir, target.region
+            ),
             "output_path": f"{prefix}/models",
             "transform_output": f"{prefix}/transform",
             "report_prefix": f"{prefix}/report",
@@ -222,6 +228,8 @@ def mnist_batch_transform():
                 source_dir,
                 # The script's arguments are the params' names with dashes.
                 {name.replace("_", "-"): value for name, value in run["hyperparameters"].items()},
+                region=run["region"],
+                job_name=run["training_job"],
             ),
             instance_type=params["instance_type"],
         )
@@ -236,10 +244,11 @@ def mnist_batch_transform():
     )
     model_data = "{{ ti.xcom_pull(task_ids='train')['Training']['ModelArtifacts']['S3ModelArtifacts'] }}"
 
-    register_model = SageMakerRegisterModelVersionOperator(
+    register_model = RegisterModelVersionOperator(
         task_id="register_model",
         image_uri=run["image"],
         model_url=model_data,
+        environment=run["serving_environment"],
         package_group_name=MODEL_PACKAGE_GROUP,
         package_group_desc="MNIST digit classifiers trained in script mode",
         package_desc="{{ run_id }}",

@@ -319,6 +319,7 @@ def pca_kmeans_mnist():
                 "feature_dim": hyperparameters["num_components"],
                 "epochs": hyperparameters["epochs"],
                 "mini_batch_size": hyperparameters["mini_batch_size"],
+                "force_dense": True,  # the SageMaker SDK's KMeans always sends it
             },
             instance_type=params["instance_type"],
         )

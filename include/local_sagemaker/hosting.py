@@ -97,6 +97,12 @@ def _extract_archive(archive_path: Path, destination: Path, source: str, what: s
         ) from error
 
 
+def serving_container(model: dict) -> dict:
+    """The container a model serves with: its first, or what its model package holds when it was created
+    from one (``ModelPackageName``; resolved by CreateModel)."""
+    return model.get("_ServingContainer") or model.get("PrimaryContainer") or model["Containers"][0]
+
+
 def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
     """Fill ``model_dir`` as a SageMaker model container sees ``/opt/ml/model``.
 
@@ -400,7 +406,7 @@ class Hosting:
                 model = self.models.get(variant["ModelName"])
                 if model is None:
                     raise DeploymentFailure(f'Could not find model "{variant["ModelName"]}".')
-                container = model.get("PrimaryContainer") or model["Containers"][0]
+                container = serving_container(model)
                 model_dir = self.work_root / name / f"{variant['VariantName']}-{deployment_id}" / "model"
                 stage_model(self.s3, container, model_dir)
                 record[variant["VariantName"]] = {

@@ -245,6 +245,19 @@ class ModelRegistry:
             raise validation(f"ModelPackage {arn('ModelPackage', key)} does not exist.")
         return package
 
+    def inference_container(self, reference: str) -> dict:
+        """The container that serves model package ``reference`` (name, ``group/version`` or ARN): the
+        first of its ``InferenceSpecification``, with its ``Image``, ``ModelDataUrl`` and ``Environment``.
+        This is what a model created with ``ModelPackageName`` in its container runs."""
+        package = self._package(reference)
+        specification = package.get("InferenceSpecification")
+        if not specification:
+            raise validation(
+                f"ModelPackage {package['ModelPackageArn']} has no InferenceSpecification to create a "
+                "model from."
+            )
+        return specification["Containers"][0]
+
     def _op_DescribeModelPackage(self, request: dict) -> dict:
         return public(self._package(request["ModelPackageName"]))
 

@@ -259,7 +259,8 @@ class SageMakerApi:
             raise validation("A model needs PrimaryContainer or Containers")
         for path, container in containers.items():
             # The model makes Image optional for containers taken from a model package.
-            _require(container, "Image", path=path)
+            if not container.get("ModelPackageName"):
+                _require(container, "Image", path=path)
         model_arn = arn("Model", name)
         document = {
             "ModelName": name,
@@ -268,6 +269,9 @@ class SageMakerApi:
             "EnableNetworkIsolation": bool(request.get("EnableNetworkIsolation", False)),
             "_Tags": _tags(request),
         }
+        first = next(iter(containers.values()))
+        if first.get("ModelPackageName"):
+            document["_ServingContainer"] = self._package_container(first)
         for optional in (
             "PrimaryContainer",
             "Containers",
@@ -282,6 +286,22 @@ class SageMakerApi:
                 raise validation(f'Cannot create already existing model "{model_arn}".')
             self.models.put(name, document)
         return {"ModelArn": model_arn}
+
+    def _package_container(self, container: dict) -> dict:
+        """What a container taken from a model package serves: the package's image, model data and
+        environment, with the container's own ``Environment`` (the SDK's ``ModelPackage`` sends one beside
+        ``ModelPackageName`` when given) laid over the package's."""
+        for extension in self.extensions:
+            inference_container = getattr(extension, "inference_container", None)
+            if inference_container is not None:
+                served = dict(inference_container(container["ModelPackageName"]))
+                break
+        else:
+            raise validation("ModelPackageName needs the model registry, which this engine does not run")
+        environment = {**(served.get("Environment") or {}), **(container.get("Environment") or {})}
+        if environment:
+            served["Environment"] = environment
+        return served
 
     def _model(self, name: str) -> dict:
         model = self.models.get(name)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from include.local_sagemaker.channels import ChannelError, channel_objects
 from include.local_sagemaker.errors import ServiceError
-from include.local_sagemaker.hosting import DeploymentFailure, ModelServer, stage_model
+from include.local_sagemaker.hosting import DeploymentFailure, ModelServer, serving_container, stage_model
 from include.local_sagemaker.job_threads import JobThreads, RunningJob
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import split_s3_uri
@@ -186,7 +186,7 @@ class TransformRunner:
         model = self.models.get(job["ModelName"])
         if model is None:
             raise TransformFailure(f'ClientError: Could not find model "{job["ModelName"]}".')
-        container = model.get("PrimaryContainer") or model["Containers"][0]
+        container = serving_container(model)
         model_dir = self.work_root / name / "model"
         environment = {
             **(container.get("Environment") or {}),

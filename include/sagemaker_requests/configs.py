@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 
@@ -41,7 +42,7 @@ def training_job(
     volume_gb: int = 10,
     max_runtime_seconds: int = 3600,
 ) -> dict:
-    """A ``CreateTrainingJob`` request; hyperparameter values are sent as strings, as SageMaker requires."""
+    """A ``CreateTrainingJob`` request; hyperparameters are sent as strings (:func:`hyperparameter_value`)."""
     return {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
@@ -114,7 +115,12 @@ def model_artifact(output_path: str, training_job_name: str) -> str:
 
 
 def hyperparameter_value(value: object) -> str:
-    """A hyperparameter as SageMaker takes it: a string, booleans spelled ``true``/``false``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """A built-in algorithm's hyperparameter as the SageMaker Python SDK sends it: a string, a list as
+    JSON (``'["msd", "ssd"]'``), anything else as Python spells it (``"True"``, ``"0.2"``).
+
+    That is ``Hyperparameter.serialize_all`` of the SDK's first-party estimators
+    (``sagemaker/amazon/hyperparameter.py`` in sagemaker 2.x), which every built-in algorithm reads.
+    """
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value))
     return str(value)

@@ -1,9 +1,16 @@
 """Requests for script mode: a user's entry point run by a framework image (scikit-learn, PyTorch, ...).
 
-The framework images find the user's code through two settings the SageMaker Python SDK sets: in
-training, the hyperparameters ``sagemaker_program`` (the entry point) and ``sagemaker_submit_directory``
-(the ``sourcedir.tar.gz`` on S3); in serving, the model's environment variables ``SAGEMAKER_PROGRAM`` and
-``SAGEMAKER_SUBMIT_DIRECTORY``.
+The framework images find the user's code through settings the SageMaker Python SDK sets: in training,
+the hyperparameters ``sagemaker_program`` (the entry point), ``sagemaker_submit_directory`` (the
+``sourcedir.tar.gz`` on S3), ``sagemaker_region`` (where the training toolkit downloads it from),
+``sagemaker_job_name`` and ``sagemaker_container_log_level``; in serving, the model's environment
+variables ``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``, ``SAGEMAKER_REGION`` and
+``SAGEMAKER_CONTAINER_LOG_LEVEL``. A model, or a registered model package, without them serves nothing:
+the framework's model server finds no ``model_fn`` to load the model with.
+
+Sources: ``Framework._script_mode_hyperparam_update`` (``sagemaker/estimator.py``) and
+``Model._script_mode_env_vars`` (``sagemaker/model.py``) of the SageMaker Python SDK 2.x;
+``tests/parity`` compares these requests with the SDK's own.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from include.sagemaker_requests import configs
 
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
-# The training toolkit's log level for the framework itself (logging.INFO).
+# The training toolkit's log level for the framework itself (logging.INFO), the SDK's default.
 CONTAINER_LOG_LEVEL = 20
 
 
@@ -26,21 +33,43 @@ def _check_source_dir_uri(source_dir_uri: str) -> None:
         )
 
 
-def hyperparameters(entry_point: str, source_dir_uri: str, user: Mapping[str, object]) -> dict[str, str]:
+def hyperparameters(
+    entry_point: str,
+    source_dir_uri: str,
+    user: Mapping[str, object],
+    *,
+    region: str,
+    job_name: str,
+) -> dict[str, str]:
     """Training hyperparameters for script mode: the user's and the framework's, each JSON-encoded.
 
     The SDK's framework estimators JSON-encode every value (``"train.py"`` becomes ``'"train.py"'``) and
-    the training toolkit decodes them before passing them to the script as ``--name value``.
+    the training toolkit decodes them before passing the user's to the script as ``--name value``.
     """
     _check_source_dir_uri(source_dir_uri)
     reserved = sorted(name for name in user if name.startswith("sagemaker_"))
     if reserved:
         raise ValueError(f"Hyperparameters {reserved} use the framework's reserved prefix 'sagemaker_'")
-    encoded = {name: json.dumps(value) for name, value in user.items()}
-    encoded[PROGRAM_HYPERPARAMETER] = json.dumps(entry_point)
-    encoded[SUBMIT_DIRECTORY_HYPERPARAMETER] = json.dumps(source_dir_uri)
-    encoded["sagemaker_container_log_level"] = json.dumps(CONTAINER_LOG_LEVEL)
-    return encoded
+    framework = {
+        SUBMIT_DIRECTORY_HYPERPARAMETER: source_dir_uri,
+        PROGRAM_HYPERPARAMETER: entry_point,
+        "sagemaker_container_log_level": CONTAINER_LOG_LEVEL,
+        "sagemaker_job_name": job_name,
+        "sagemaker_region": region,
+    }
+    return {name: json.dumps(value) for name, value in {**user, **framework}.items()}
+
+
+def serving_environment(entry_point: str, source_dir_uri: str, region: str) -> dict[str, str]:
+    """The container ``Environment`` that serves a model with the handlers of ``entry_point``, for
+    ``CreateModel`` and for a registered model package's ``InferenceSpecification`` alike."""
+    _check_source_dir_uri(source_dir_uri)
+    return {
+        "SAGEMAKER_PROGRAM": entry_point,
+        "SAGEMAKER_SUBMIT_DIRECTORY": source_dir_uri,
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": str(CONTAINER_LOG_LEVEL),
+        "SAGEMAKER_REGION": region,
+    }
 
 
 def model(
@@ -54,12 +83,6 @@ def model(
     region: str,
 ) -> dict:
     """A ``CreateModel`` request that serves ``model_data_url`` with the handlers of ``entry_point``."""
-    _check_source_dir_uri(source_dir_uri)
     request = configs.model(name=name, image=image, model_data_url=model_data_url, role_arn=role_arn)
-    request["PrimaryContainer"]["Environment"] = {
-        "SAGEMAKER_PROGRAM": entry_point,
-        "SAGEMAKER_SUBMIT_DIRECTORY": source_dir_uri,
-        "SAGEMAKER_CONTAINER_LOG_LEVEL": str(CONTAINER_LOG_LEVEL),
-        "SAGEMAKER_REGION": region,
-    }
+    request["PrimaryContainer"]["Environment"] = serving_environment(entry_point, source_dir_uri, region)
     return request

@@ -22,7 +22,7 @@ def test_kmeans_mnist_succeeds_reports_and_tears_down(clients: dict) -> None:
     assert metrics["nmi"] > 0.3, metrics
     job = clients["sagemaker"].describe_training_job(TrainingJobName=names.training_job)
     assert job["TrainingJobStatus"] == "Completed"
-    seed = {"k": "10", "feature_dim": "784", "mini_batch_size": "500", "force_dense": "true"}
+    seed = {"k": "10", "feature_dim": "784", "mini_batch_size": "500", "force_dense": "True"}
     assert {name: job["HyperParameters"][name] for name in seed} == seed
     assert {m["MetricName"] for m in job["FinalMetricDataList"]} >= {"test:msd"}
     assert left_deployed(clients["sagemaker"], names) == []

@@ -50,6 +50,22 @@ def test_script_mode_and_batch_transform_classify_the_test_digits(clients: dict)
 
     versions = sagemaker.list_model_packages(ModelPackageGroupName="mnist-script-mode")
     assert versions["ModelPackageSummaryList"], "no model version was registered"
+    registered = next(
+        package
+        for package in (
+            sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+            for summary in versions["ModelPackageSummaryList"]
+        )
+        if package.get("ModelPackageDescription") == run.run_id
+    )
+    # The package carries what serves the model: a model deployed from it loads the script's model_fn.
+    environment = registered["InferenceSpecification"]["Containers"][0]["Environment"]
+    assert environment == {
+        "SAGEMAKER_PROGRAM": "train.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{LOCAL_BUCKET}/{names.s3_prefix}/code/sourcedir.tar.gz",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": "us-east-1",
+    }
     assert left_deployed(sagemaker, names) == []
     board = read_json(s3, "leaderboards/mnist-batch-transform/leaderboard.json")
     assert (board["metric"], board["direction"]) == ("accuracy", "maximize")

@@ -6,12 +6,17 @@ import io
 import json
 import tarfile
 import textwrap
+import time
 
 import numpy as np
 import pytest
-from engine_support import ROLE_ARN, wait_for, wait_for_job
+from engine_support import ROLE_ARN, deploy, wait_for, wait_for_job
 
-from include.local_sagemaker.algorithms.script_mode import command_line_arguments, decode_hyperparameters
+from include.local_sagemaker.algorithms.script_mode import (
+    NO_MODEL_FN,
+    command_line_arguments,
+    decode_hyperparameters,
+)
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -227,6 +232,136 @@ def test_a_missing_entry_point_is_named(sagemaker, sources, unique):
     assert described["TrainingJobStatus"] == "Failed"
     assert "entry point 'nope.py' is not in the source directory" in described["FailureReason"]
     assert "train.py" in described["FailureReason"]
+
+
+@pytest.fixture(scope="module")
+def trained_model(sagemaker, sources) -> str:
+    """The ``model.tar.gz`` of the script trained once for the serving tests below."""
+    job = f"sklearn-served-{int(time.time() * 1000) % 10**9}"
+    sagemaker.create_training_job(**_job(job, SKLEARN_IMAGE, sources, C=0.5, **{"max-iter": 200}))
+    described = wait_for_job(sagemaker, job)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    return described["ModelArtifacts"]["S3ModelArtifacts"]
+
+
+def _serving_environment(sources: str) -> dict[str, str]:
+    # As the SageMaker SDK's SKLearnModel sends it (sagemaker/model.py, Model._script_mode_env_vars).
+    return {
+        "SAGEMAKER_PROGRAM": "train.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": sources,
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": "us-east-1",
+    }
+
+
+def _endpoint_outcome(sagemaker, name: str) -> dict:
+    return wait_for(
+        lambda: (
+            d
+            if (d := sagemaker.describe_endpoint(EndpointName=name))["EndpointStatus"] != "Creating"
+            else None
+        ),
+        timeout=120,
+    )
+
+
+def test_a_framework_model_serves_only_with_its_entry_point(sagemaker, sources, trained_model, unique):
+    served = {}
+    for case, environment in (("with", _serving_environment(sources)), ("without", {})):
+        model = unique(f"sklearn-{case}-program")
+        container = {"Image": SKLEARN_IMAGE, "ModelDataUrl": trained_model, "Environment": environment}
+        sagemaker.create_model(ModelName=model, PrimaryContainer=container, ExecutionRoleArn=ROLE_ARN)
+        deploy(sagemaker, model, model)
+        served[case] = _endpoint_outcome(sagemaker, model)
+        sagemaker.delete_endpoint(EndpointName=model)
+
+    assert served["with"]["EndpointStatus"] == "InService", served["with"].get("FailureReason")
+    # The scikit-learn image's model server loads the module SAGEMAKER_PROGRAM names and no other: without
+    # it there is no model_fn, and the framework's default one refuses, as on SageMaker.
+    failed = served["without"]
+    assert failed["EndpointStatus"] == "Failed"
+    assert "did not pass the ping health check" in failed["FailureReason"]
+    assert NO_MODEL_FN in failed["FailureReason"]
+
+
+def test_a_transform_of_a_framework_model_without_its_entry_point_fails(
+    sagemaker, s3, sources, trained_model, unique
+):
+    model = unique("sklearn-bare")
+    container = {"Image": SKLEARN_IMAGE, "ModelDataUrl": trained_model}
+    sagemaker.create_model(ModelName=model, PrimaryContainer=container, ExecutionRoleArn=ROLE_ARN)
+    s3.put_object(Bucket=BUCKET, Key="bare/in/rows.csv", Body=b"3.1,2.9\n")
+    transform = unique("sklearn-bare-transform")
+    sagemaker.create_transform_job(
+        TransformJobName=transform,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/bare/in/"}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/bare/out"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    finished = wait_for(
+        lambda: (
+            d
+            if (d := sagemaker.describe_transform_job(TransformJobName=transform))["TransformJobStatus"]
+            != "InProgress"
+            else None
+        ),
+        timeout=120,
+    )
+    assert finished["TransformJobStatus"] == "Failed"
+    assert NO_MODEL_FN in finished["FailureReason"]
+
+
+def test_a_model_created_from_a_package_serves_with_the_packages_environment(
+    sagemaker, runtime, sources, trained_model, unique
+):
+    group = unique("sklearn-packages")
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    served = {}
+    for case, environment in (("with", _serving_environment(sources)), ("without", {})):
+        container = {"Image": SKLEARN_IMAGE, "ModelDataUrl": trained_model}
+        if environment:
+            container["Environment"] = environment
+        package = sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [container],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )["ModelPackageArn"]
+        described = sagemaker.describe_model_package(ModelPackageName=package)
+        assert described["InferenceSpecification"]["Containers"][0].get("Environment") == (
+            environment or None
+        )
+        model = unique(f"from-package-{case}")
+        sagemaker.create_model(
+            ModelName=model, PrimaryContainer={"ModelPackageName": package}, ExecutionRoleArn=ROLE_ARN
+        )
+        assert sagemaker.describe_model(ModelName=model)["PrimaryContainer"] == {"ModelPackageName": package}
+        deploy(sagemaker, model, model)
+        served[case] = _endpoint_outcome(sagemaker, model)
+        if served[case]["EndpointStatus"] == "InService":
+            answer = runtime.invoke_endpoint(EndpointName=model, ContentType="text/csv", Body=b"3.1,2.9\n")
+            assert json.loads(answer["Body"].read()) == {"labels": [1]}
+        sagemaker.delete_endpoint(EndpointName=model)
+
+    assert served["with"]["EndpointStatus"] == "InService", served["with"].get("FailureReason")
+    assert served["without"]["EndpointStatus"] == "Failed"
+    assert NO_MODEL_FN in served["without"]["FailureReason"]
+
+
+def test_a_model_from_an_unknown_package_is_refused(sagemaker, unique):
+    with pytest.raises(sagemaker.exceptions.ClientError, match="does not exist"):
+        sagemaker.create_model(
+            ModelName=unique("from-nothing"),
+            PrimaryContainer={"ModelPackageName": "no-such-group/1"},
+            ExecutionRoleArn=ROLE_ARN,
+        )
 
 
 def test_toolkit_argument_mapping():

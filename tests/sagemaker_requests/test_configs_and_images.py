@@ -11,9 +11,15 @@ def test_training_job_request_shape() -> None:
         role_arn="arn:aws:iam::123456789012:role/SageMakerRole",
         channels=[configs.s3_channel("train", "s3://b/train/", "application/x-recordio-protobuf")],
         output_path="s3://b/out",
-        hyperparameters={"k": 10, "feature_dim": 784, "force_dense": True},
+        hyperparameters={"k": 10, "feature_dim": 784, "force_dense": True, "eval_metrics": ["msd", "ssd"]},
     )
-    assert request["HyperParameters"] == {"k": "10", "feature_dim": "784", "force_dense": "true"}
+    # As the SageMaker SDK's KMeans sends them (tests/parity compares whole requests with the SDK's).
+    assert request["HyperParameters"] == {
+        "k": "10",
+        "feature_dim": "784",
+        "force_dense": "True",
+        "eval_metrics": '["msd", "ssd"]',
+    }
     assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://b/train/"
     assert request["ResourceConfig"]["InstanceCount"] == 1
     assert configs.model_artifact("s3://b/out/", "job") == "s3://b/out/job/output/model.tar.gz"

@@ -10,20 +10,31 @@ SOURCE_DIR = "s3://bucket/run/code/sourcedir.tar.gz"
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
 
 
+def _hyperparameters(user: dict, source_dir: str = SOURCE_DIR) -> dict:
+    return script_mode.hyperparameters("train.py", source_dir, user, region="eu-west-1", job_name="job-1")
+
+
 def test_script_mode_hyperparameters_are_json_encoded_as_the_sdk_sends_them() -> None:
-    encoded = script_mode.hyperparameters("train.py", SOURCE_DIR, {"hidden-units": 64, "alpha": 0.5})
-    assert encoded["sagemaker_program"] == '"train.py"'
-    assert encoded["sagemaker_submit_directory"] == json.dumps(SOURCE_DIR)
-    assert encoded["hidden-units"] == "64"
-    assert json.loads(encoded["alpha"]) == 0.5
-    assert all(isinstance(value, str) for value in encoded.values())
+    encoded = _hyperparameters({"hidden-units": 64, "alpha": 0.5, "solver": "adam"})
+    assert encoded == {
+        "hidden-units": "64",
+        "alpha": "0.5",
+        "solver": '"adam"',
+        "sagemaker_program": '"train.py"',
+        "sagemaker_submit_directory": json.dumps(SOURCE_DIR),
+        "sagemaker_container_log_level": "20",
+        "sagemaker_job_name": '"job-1"',
+        "sagemaker_region": '"eu-west-1"',
+    }
 
 
 def test_script_mode_rejects_reserved_names_and_non_archive_sources() -> None:
     with pytest.raises(ValueError, match="sagemaker_program"):
-        script_mode.hyperparameters("train.py", SOURCE_DIR, {"sagemaker_program": "other.py"})
+        _hyperparameters({"sagemaker_program": "other.py"})
     with pytest.raises(ValueError, match="'s3://bucket/run/code/'"):
-        script_mode.hyperparameters("train.py", "s3://bucket/run/code/", {})
+        _hyperparameters({}, source_dir="s3://bucket/run/code/")
+    with pytest.raises(ValueError, match="'s3://bucket/run/code/'"):
+        script_mode.serving_environment("train.py", "s3://bucket/run/code/", "eu-west-1")
 
 
 def test_script_mode_model_names_the_entry_point_and_source_dir() -> None:
@@ -38,9 +49,13 @@ def test_script_mode_model_names_the_entry_point_and_source_dir() -> None:
     )
     container = request["PrimaryContainer"]
     assert container["ModelDataUrl"] == "s3://bucket/model.tar.gz"
-    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
-    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == SOURCE_DIR
-    assert container["Environment"]["SAGEMAKER_REGION"] == "eu-west-1"
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "train.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": SOURCE_DIR,
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": "eu-west-1",
+    }
+    assert container["Environment"] == script_mode.serving_environment("train.py", SOURCE_DIR, "eu-west-1")
 
 
 def test_transform_job_request_shape() -> None:

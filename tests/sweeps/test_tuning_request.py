@@ -27,7 +27,7 @@ def test_the_grid_becomes_categorical_ranges_and_the_rest_stays_static() -> None
     config = request["HyperParameterTuningJobConfig"]
     assert config["Strategy"] == "Grid"
     assert config["ParameterRanges"]["CategoricalParameterRanges"] == [
-        {"Name": "force_dense", "Values": ["true"]},
+        {"Name": "force_dense", "Values": ["True"]},
         {"Name": "init_method", "Values": ["random", "kmeans++"]},
         {"Name": "k", "Values": ["8", "10", "12"]},
     ]
@@ -49,9 +49,9 @@ def test_bad_tuning_settings_are_refused() -> None:
 
 
 def test_tuned_hyperparameters_map_back_to_their_point() -> None:
-    assert tuned_point(GRID, {"k": "12", "init_method": "kmeans++", "force_dense": "true"}) == (
+    assert tuned_point(GRID, {"k": "12", "init_method": "kmeans++", "force_dense": "True"}) == (
         5,
         {"force_dense": True, "init_method": "kmeans++", "k": 12},
     )
     with pytest.raises(GridError, match="are not a point of the grid"):
-        tuned_point(GRID, {"k": "9", "init_method": "random", "force_dense": "true"})
+        tuned_point(GRID, {"k": "9", "init_method": "random", "force_dense": "True"})

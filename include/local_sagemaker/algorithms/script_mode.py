@@ -6,7 +6,9 @@ engine has extracted the ``sagemaker_submit_directory`` archive to ``<base>/code
 (``--epochs 10``) and in ``SM_HP_<NAME>``, the channels in ``SM_CHANNEL_<NAME>``, the model directory in
 ``SM_MODEL_DIR``; a non-zero exit writes ``output/failure`` in the toolkit's ``ExecuteUserScriptError``
 wording. Serving follows the sagemaker-inference-toolkit handler contract (§4.6): ``model_fn`` once,
-then ``transform_fn`` or ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request.
+then ``transform_fn`` or ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request. A model whose
+environment names no ``SAGEMAKER_PROGRAM`` fails to load in the scikit-learn image, as the real one does
+(:data:`NO_MODEL_FN`): its endpoint fails, and so does a transform job using it.
 
 There is no framework image here: the script runs with the Python interpreter and packages of the
 environment the engine runs in (scikit-learn, xgboost, numpy, pandas... but not, say, PyTorch unless
@@ -33,12 +35,25 @@ import numpy as np
 
 from include.local_sagemaker import process_tree
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
-from include.local_sagemaker.algorithms.registry import FRAMEWORK_REPOSITORIES
+from include.local_sagemaker.algorithms.registry import FRAMEWORK_REPOSITORIES, repository_of
 
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
 PROGRAM_VARIABLE = "SAGEMAKER_PROGRAM"
-DEFAULT_INFERENCE_PROGRAM = "inference.py"
+# The module a framework's model server imports when SAGEMAKER_PROGRAM is unset: the inference toolkit's
+# default (``DEFAULT_MODULE_NAME`` in aws/sagemaker-inference-toolkit ``environment.py``), which the
+# PyTorch, MXNet and TensorFlow images serve through. The scikit-learn image's server
+# (aws/sagemaker-scikit-learn-container ``serving.py``, ``main``) imports the module SAGEMAKER_PROGRAM
+# names and no other, so without it no user module, and no ``model_fn``, is ever loaded.
+TOOLKIT_DEFAULT_PROGRAM = "inference.py"
+_NO_DEFAULT_PROGRAM = frozenset({"sagemaker-scikit-learn"})
+# What the framework's default ``model_fn`` raises (NotImplementedError) when the user gave none:
+# ``default_model_fn`` of aws/sagemaker-containers ``_transformer.py``, which the scikit-learn image's
+# server uses, and of its ``handler_service.py``; one line here, as it becomes a FailureReason.
+NO_MODEL_FN = (
+    "Please provide a model_fn implementation. "
+    "See documentation for model_fn at https://github.com/aws/sagemaker-python-sdk"
+)
 _STDERR_TAIL_LINES = 20
 
 JSON, CSV, NPY = "application/json", "text/csv", "application/x-npy"
@@ -155,11 +170,18 @@ def _execute_user_script_error(return_code: int, stderr_tail: list[str], command
 
 
 class ScriptModeAlgorithm:
-    """The user's entry point in place of a built-in algorithm."""
+    """The user's entry point in place of a built-in algorithm.
+
+    ``default_program`` is the module its model server loads when the model's environment names no
+    ``SAGEMAKER_PROGRAM`` (None: no module at all, as in the scikit-learn image).
+    """
 
     image_repositories = FRAMEWORK_REPOSITORIES
     # The user's metrics come from the job's own AlgorithmSpecification.MetricDefinitions.
     metric_definitions: tuple[dict[str, str], ...] = ()
+
+    def __init__(self, default_program: str | None = TOOLKIT_DEFAULT_PROGRAM):
+        self.default_program = default_program
 
     def train(self, context: TrainingContext) -> None:
         user, framework = split_hyperparameters(decode_hyperparameters(context.hyperparameters))
@@ -225,7 +247,12 @@ class ScriptModeAlgorithm:
             raise TrainingFailure(reason)
 
     def load(self, model_dir: Path) -> ScriptPredictor:
-        program = os.environ.get(PROGRAM_VARIABLE) or DEFAULT_INFERENCE_PROGRAM
+        program = os.environ.get(PROGRAM_VARIABLE) or self.default_program
+        if program is None:
+            raise NotImplementedError(
+                f"{NO_MODEL_FN} (the model's environment sets no {PROGRAM_VARIABLE}, so the framework's "
+                "model server loaded no user module to take model_fn from)"
+            )
         code_dir = model_dir / "code"
         path = code_dir / program
         if not path.exists():
@@ -328,10 +355,7 @@ class ScriptPredictor:
             )
         model_fn = getattr(module, "model_fn", None)
         if model_fn is None:
-            raise NotImplementedError(
-                f"Please provide a model_fn implementation in {module.__file__}: the framework cannot "
-                "load a model without one"
-            )
+            raise NotImplementedError(f"{NO_MODEL_FN} ({module.__file__} defines none)")
         self.model = _call(model_fn, str(model_dir), context=self.context)
         self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", JSON)
 
@@ -363,3 +387,9 @@ class ScriptPredictor:
 
 
 ALGORITHM = ScriptModeAlgorithm()
+
+
+def algorithm_for_image(image_uri: str) -> ScriptModeAlgorithm:
+    """Script mode as a framework image serves it (the registry calls this with the image URI)."""
+    repository = repository_of(image_uri)
+    return ScriptModeAlgorithm(None if repository in _NO_DEFAULT_PROGRAM else TOOLKIT_DEFAULT_PROGRAM)
