@@ -194,7 +194,7 @@ def kmeans_mnist():
         )
 
     train = ResumableTrainingOperator(
-        task_id="train", config=training_request(run, data), print_log=False, check_interval=5
+        task_id="train", config=training_request(run, data), print_log=True, check_interval=5
     )
     model_data = "{{ ti.xcom_pull(task_ids='train')['Training']['ModelArtifacts']['S3ModelArtifacts'] }}"
 

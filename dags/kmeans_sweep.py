@@ -224,7 +224,7 @@ def kmeans_sweep():
     requests = training_requests(run, data)
     train = ResumableTrainingOperator.partial(
         task_id="train",
-        print_log=False,
+        print_log=True,
         check_interval=5,
         max_attempts=720,  # an hour of polling per job
         deferrable=True,

@@ -256,7 +256,7 @@ def linear_learner_mnist():
     train = ResumableTrainingOperator(
         task_id="train",
         config=training_request(run, to_recordio["train"].output, to_recordio["validation"].output),
-        print_log=False,
+        print_log=True,
         check_interval=5,
     )
     model_data = "{{ ti.xcom_pull(task_ids='train')['Training']['ModelArtifacts']['S3ModelArtifacts'] }}"

@@ -239,7 +239,7 @@ def mnist_batch_transform():
     train = ResumableTrainingOperator(
         task_id="train",
         config=training_request(run, ingest_training_data.output, source_dir),
-        print_log=False,
+        print_log=True,
         check_interval=5,
     )
     model_data = "{{ ti.xcom_pull(task_ids='train')['Training']['ModelArtifacts']['S3ModelArtifacts'] }}"

@@ -221,7 +221,7 @@ def pca_kmeans_mnist():
         )
 
     train_pca = ResumableTrainingOperator(
-        task_id="train_pca", config=pca_training_request(run, data), print_log=False, check_interval=5
+        task_id="train_pca", config=pca_training_request(run, data), print_log=True, check_interval=5
     )
     register_pca = SageMakerRegisterModelVersionOperator(
         task_id="register_pca",
@@ -327,7 +327,7 @@ def pca_kmeans_mnist():
     train_kmeans = ResumableTrainingOperator(
         task_id="train_kmeans",
         config=kmeans_training_request(run, projections),
-        print_log=False,
+        print_log=True,
         check_interval=5,
     )
     register_kmeans = SageMakerRegisterModelVersionOperator(

@@ -227,7 +227,7 @@ def xgboost_mnist():
         )
 
     train = ResumableTrainingOperator(
-        task_id="train", config=training_request(run, data), print_log=False, check_interval=5
+        task_id="train", config=training_request(run, data), print_log=True, check_interval=5
     )
     model_data = "{{ ti.xcom_pull(task_ids='train')['Training']['ModelArtifacts']['S3ModelArtifacts'] }}"
 

@@ -6,10 +6,15 @@ names are fixed per DAG run, so a retry finds what its first try created and car
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
+from airflow.providers.amazon.aws.hooks.sagemaker import (
+    LogState,
+    secondary_training_status_changed,
+    secondary_training_status_message,
+)
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointConfigOperator,
     SageMakerEndpointOperator,
@@ -19,9 +24,9 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     serialize,
 )
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
+from airflow.providers.common.compat.sdk import AirflowException
 from botocore.exceptions import ClientError
 
-TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # A job in one of these states is the one a previous try started: wait for it rather than start another.
 ATTACHABLE = ("InProgress", "Stopping", "Completed")
 # An endpoint in one of these states is the one a previous try created: wait for it.
@@ -42,15 +47,18 @@ def describe_or_none(describe, name: str) -> dict | None:
 
 
 class ResumableTrainingOperator(SageMakerTrainingOperator):
-    """``SageMakerTrainingOperator`` that, on a retry, attaches to the job an earlier try started.
+    """``SageMakerTrainingOperator`` that, on a retry, attaches to the job an earlier try started, and
+    streams the job's CloudWatch log into the task log at ``check_interval``.
 
     A job that exists and is running or completed is waited for and returned; one that failed or was
     stopped is left alone and a new job is started under a timestamped name (the provider's
-    ``action_if_job_exists="timestamp"``). When the job ends, its CloudWatch log is copied into the task
-    log, so ``print_log=False`` (which polls every ``check_interval`` instead of every 30 s) loses nothing.
+    ``action_if_job_exists="timestamp"``).
 
-    With ``deferrable=True`` both a new job and one an earlier try started are waited for in the
-    triggerer, so a running job holds no worker slot; the log is copied when the task resumes.
+    The wait describes the job every ``check_interval`` seconds and, with ``print_log=True``, then logs
+    the lines its containers wrote since the previous poll (the provider's own log tail describes the job
+    at most every 30 s, whatever ``check_interval`` is). With ``deferrable=True`` both a new job and one an
+    earlier try started are waited for in the triggerer, so a running job holds no worker slot; the log is
+    written to the task log when the task resumes.
     """
 
     def execute(self, context: Any) -> dict:
@@ -62,23 +70,77 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
                 name,
                 existing["TrainingJobStatus"],
             )
-            if self.deferrable and existing["TrainingJobStatus"] != "Completed":
-                self._defer_until_done(name)
-            self.hook.check_status(
-                name,
-                "TrainingJobStatus",
-                self.hook.describe_training_job,
-                self.check_interval,
-                self.max_ingestion_time,
-            )
-            result = self.serialize_result(name)
         else:
-            # With deferrable=True this raises TaskDeferred; execute_complete finishes the task.
-            result = super().execute(context)
-        return self._with_job_log(result)
+            name = self._start_job(context)
+        if not self.wait_for_completion:
+            return self.serialize_result(name)
+        if self.deferrable and self.hook.describe_training_job(name)["TrainingJobStatus"] != "Completed":
+            self._defer_until_done(name)
+        self._wait_with_log(name)
+        return self.serialize_result(name)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict:
-        return self._with_job_log(super().execute_complete(context, event))
+        # The job's log first, so that a failed job's lines are in the task log above the failure.
+        if self.print_log and event and event.get("job_name"):
+            self._log_new_lines(event["job_name"], {})
+        return super().execute_complete(context, event)
+
+    def _start_job(self, context: Any) -> str:
+        """The provider's ``execute`` up to CreateTrainingJob (config checks, S3 set-up, a unique name),
+        without its wait; returns the job's name."""
+        # With print_log=True the provider's create reads the log once after a check_interval sleep, even
+        # when it does not wait.
+        settings = self.wait_for_completion, self.deferrable, self.print_log
+        self.wait_for_completion = self.deferrable = self.print_log = False
+        try:
+            super().execute(context)
+        finally:
+            self.wait_for_completion, self.deferrable, self.print_log = settings
+        return self.config["TrainingJobName"]
+
+    def _wait_with_log(self, name: str) -> None:
+        """Describe the job every ``check_interval`` seconds until it ends, each time logging its new status
+        transitions and (with ``print_log``) its new log lines; fail the task if it failed or was stopped."""
+        positions: dict = {}
+        previous = None
+        waited = 0
+        while True:
+            description = self.hook.describe_training_job(name)
+            if secondary_training_status_changed(description, previous):
+                self.log.info("%s", secondary_training_status_message(description, previous))
+            previous = description
+            if self.print_log:
+                self._log_new_lines(name, positions, description)
+            status = description["TrainingJobStatus"]
+            if status not in self.hook.non_terminal_states:
+                break
+            if self.max_ingestion_time and waited > self.max_ingestion_time:
+                raise AirflowException(f"SageMaker job took more than {self.max_ingestion_time} seconds")
+            time.sleep(self.check_interval)
+            waited += self.check_interval
+        if status in self.hook.training_failed_states:
+            reason = description.get("FailureReason") or f"the job ended {status}"
+            raise AirflowException(f"SageMaker resource failed because {reason}")
+
+    def _log_new_lines(self, name: str, positions: dict, description: dict | None = None) -> None:
+        """Log the job's CloudWatch lines after ``positions`` (stream name -> the provider's ``Position``,
+        updated here), finding the job's streams until there is one per instance.
+
+        The provider's ``describe_training_job_with_log`` in its final state does exactly this read, without
+        describing the job again."""
+        description = description or self.hook.describe_training_job(name)
+        try:
+            self.hook.describe_training_job_with_log(
+                name,
+                positions,
+                list(positions),
+                description["ResourceConfig"]["InstanceCount"],
+                LogState.COMPLETE,
+                description,
+                time.monotonic(),
+            )
+        except ClientError as error:
+            self.log.warning("Could not read the log of training job %s: %s", name, error)
 
     def _defer_until_done(self, name: str) -> None:
         self.defer(
@@ -95,23 +157,6 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
             method_name="execute_complete",
             timeout=timedelta(seconds=self.max_ingestion_time) if self.max_ingestion_time else None,
         )
-
-    def _with_job_log(self, result: dict) -> dict:
-        if not self.print_log:
-            self._copy_job_log(result["Training"]["TrainingJobName"])
-        return result
-
-    def _copy_job_log(self, job_name: str) -> None:
-        logs = AwsLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        try:
-            streams = logs.conn.describe_log_streams(
-                logGroupName=TRAINING_LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
-            )["logStreams"]
-            for stream in streams:
-                for event in logs.get_log_events(TRAINING_LOG_GROUP, stream["logStreamName"]):
-                    self.log.info("[%s] %s", stream["logStreamName"], event["message"])
-        except ClientError as error:
-            self.log.warning("Could not read the log of training job %s: %s", job_name, error)
 
 
 class ResumableModelOperator(SageMakerModelOperator):
