@@ -184,9 +184,9 @@ class EngineApp:
 
     @staticmethod
     async def _refuse(send, message: str) -> None:
-        body = json.dumps({"__type": "AccessDeniedException", "message": message, "Message": message})
+        refusal = ServiceError("AccessDeniedException", message, status=403)
         await _respond(
-            send, 403, body.encode(), _json_headers(uuid.uuid4().hex, ServiceError("AccessDenied", message))
+            send, 403, json.dumps(refusal.body()).encode(), _json_headers(str(uuid.uuid4()), refusal)
         )
 
     async def _run(self, function, *arguments):
