@@ -71,6 +71,7 @@ HYPERPARAMETERS = (
 # tuning guide recommends (4-10) and already gives the reduction enough centres to choose from.
 AUTO_EXTRA_CENTER_FACTOR = 4
 AUTO_LOCAL_LLOYD_NUM_TRIALS = 10
+SCORING_BATCH_ROWS = 5000  # records per batch of the test pass (the scores do not depend on it)
 RANDOM_STATE = 0  # fixed so that re-running a job (or a sweep) reproduces its model
 MODEL_FILE = "model_algo-1"
 
@@ -104,7 +105,7 @@ class KMeansAlgorithm:
 
         if "test" in context.channels:
             test = stream_channel(context.channels["test"], params["feature_dim"])
-            scores = cluster_scores(test, centroids, params["mini_batch_size"])
+            scores = cluster_scores(test, centroids, SCORING_BATCH_ROWS)
             for name in params["eval_metrics"]:
                 log_quality_metric(context.current_host, "test", name, scores[name])
         log(f"#progress_metric: host={context.current_host}, completed 100 % of epochs")

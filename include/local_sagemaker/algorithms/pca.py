@@ -1,14 +1,14 @@
 """SageMaker's built-in PCA (image repository ``pca``) on scikit-learn.
 
-The channel is streamed: one pass accumulates, batch by batch of ``mini_batch_size`` records and in
-float64, the record count, the feature sums and the d×d scatter matrix (about a shifted origin, the first
-batch's mean, so that centring loses no precision), which bounds memory by a batch and d×d whatever the
-size of the data. ``algorithm_mode=regular`` is SageMaker's covariance method: the eigendecomposition of
-that matrix, what scikit-learn's ``PCA(svd_solver="covariance_eigh")`` computes on the whole data.
-``randomized`` is the randomized SVD (scikit-learn's ``randomized_svd``, ``extra_components`` as its
-oversampling) of the same matrix, a sketch of its top eigenvectors. With ``subtract_mean=false`` the data
-is not centred: the matrix is the uncentred Gram matrix. Components and signs follow scikit-learn's
-(``svd_flip``), singular values are those of the (centred) data matrix.
+The channel is streamed: one pass accumulates, batch by batch and in float64, the record count, the
+feature sums and the d×d scatter matrix (about a shifted origin, the first batch's mean, so that centring
+loses no precision), which bounds memory by a batch and d×d whatever the size of the data.
+``algorithm_mode=regular`` is SageMaker's covariance method: the eigendecomposition of that matrix, what
+scikit-learn's ``PCA(svd_solver="covariance_eigh")`` computes on the whole data. ``randomized`` is the
+randomized SVD (scikit-learn's ``randomized_svd``, ``extra_components`` as its oversampling) of the same
+matrix, a sketch of its top eigenvectors. With ``subtract_mean=false`` the data is not centred: the
+matrix is the uncentred Gram matrix. Components and signs follow scikit-learn's (``svd_flip``); singular
+values are those of the (centred) data matrix.
 
 Artifact: ``model_algo-1``, an MXNet NDArray dict ``{"mean": (1, d) (only when subtracting the mean),
 "s": (c,), "v": (d, c)}`` with components in ascending order of significance, as SageMaker stores them.
@@ -47,6 +47,10 @@ HYPERPARAMETERS = (
     Hyperparameter("extra_components", integer(minimum=-1), default="-1"),
 )
 RANDOM_STATE = 0
+# Records per batch of the accumulation and of the test pass. The result does not depend on it (unlike
+# k-means'), so it is not mini_batch_size: a small one would only make the pass slow. 5,000 × 784 float64
+# is 31 MB.
+BATCH_ROWS = 5000
 MODEL_FILE = "model_algo-1"
 # PCA's documented response formats (no CSV, unlike k-means).
 RESPONSE_TYPES = (content_types.JSON, content_types.JSON_LINES, content_types.RECORDIO_PROTOBUF)
@@ -75,7 +79,7 @@ class PCAAlgorithm:
                 cause="ValueError",
             )
         train = stream_channel(context.channels["train"], params["feature_dim"])
-        scatter = Scatter.of(train, params["mini_batch_size"], centred=params["subtract_mean"])
+        scatter = Scatter.of(train, BATCH_ROWS, centred=params["subtract_mean"])
         log(f"Read {scatter.rows} records of {params['feature_dim']} features from channel 'train'")
         if scatter.rows < params["num_components"]:
             raise client_error(
@@ -91,7 +95,7 @@ class PCAAlgorithm:
 
         if "test" in context.channels:
             test = stream_channel(context.channels["test"], params["feature_dim"])
-            error = reconstruction_error(test, model, params["mini_batch_size"])
+            error = reconstruction_error(test, model, BATCH_ROWS)
             log(f"Channel 'test': {test.rows} records, mean squared reconstruction error {error!r}")
         log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
 
