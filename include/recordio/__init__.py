@@ -6,12 +6,13 @@ and error messages), vectorised so that whole matrices are encoded and decoded w
 - :func:`write_numpy_to_dense_tensor` — a dense 2-D array (+ optional labels) to records;
 - :func:`write_spmatrix_to_sparse_tensor` — a scipy sparse matrix (+ optional labels) to sparse records;
 - :func:`read_records` — the records of a stream (read-only :class:`RecordView`\\ s of dense files);
-- :func:`read_dense` — a stream straight to ``(features, labels)`` numpy arrays.
+- :func:`read_dense` — a stream straight to ``(features, labels)`` numpy arrays;
+- :func:`iter_dense` — a file to ``(features, labels)`` batches of bounded size.
 """
 
 from include.recordio.dense_writer import write_numpy_to_dense_tensor
 from include.recordio.errors import RecordIOError
-from include.recordio.reader import read_dense, read_records
+from include.recordio.reader import iter_dense, read_dense, read_records
 from include.recordio.record_views import RecordView
 from include.recordio.schema import Record
 from include.recordio.sparse_writer import write_spmatrix_to_sparse_tensor
@@ -20,6 +21,7 @@ __all__ = [
     "Record",
     "RecordIOError",
     "RecordView",
+    "iter_dense",
     "read_dense",
     "read_records",
     "write_numpy_to_dense_tensor",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -74,6 +75,84 @@ def read_dense(file: Readable) -> tuple[np.ndarray, np.ndarray | None]:
     if layout is None:
         return _read_any(data)
     return _dense_arrays(data, layout)
+
+
+def iter_dense(path: str | os.PathLike, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Decode the file at ``path`` batch by batch: ``(features, labels)`` of at most ``batch_rows`` records.
+
+    Each batch is a C-ordered copy (features as ``read_dense`` types them), so memory is bounded by the batch,
+    not the file. The file is memory-mapped read-only; a file of same-shaped dense records (what
+    ``write_numpy_to_dense_tensor`` writes) is decoded a slice of records at a time, every slice checked
+    like ``read_dense`` checks a whole file, and the pages of slices already decoded are released. Any other
+    file is decoded whole by ``read_dense`` and then cut into batches. Raises :class:`RecordIOError`.
+    """
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
+    with open(path, "rb") as opened:
+        size = os.fstat(opened.fileno()).st_size
+        if size == 0:
+            return
+        mapped = mmap.mmap(opened.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        stride = _first_record_stride(mapped)
+        if stride is None or size % stride:
+            yield from _batches_of(*read_dense(path), batch_rows)
+            return
+        released = 0
+        for start in range(0, size, stride * batch_rows):
+            batch = _dense_slice(mapped, start, min(start + stride * batch_rows, size), stride)
+            if batch is None:  # records of another shape from here on: the general reader takes over
+                features, labels = read_dense(path)
+                skipped = start // stride
+                yield from _batches_of(
+                    features[skipped:], None if labels is None else labels[skipped:], batch_rows
+                )
+                return
+            yield batch
+            end = (start + stride * batch_rows) // mmap.PAGESIZE * mmap.PAGESIZE
+            if end > released:
+                mapped.madvise(mmap.MADV_DONTNEED, released, end - released)
+                released = end
+    finally:
+        mapped.close()
+
+
+def _dense_slice(
+    mapped: mmap.mmap, start: int, stop: int, stride: int
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Copies of the values of the records in ``mapped[start:stop]`` if they all have the layout of
+    ``stride``-byte dense records, else None."""
+    # A bytes copy of the slice rather than a view of the map: the arrays and protobuf's parse of the first
+    # record then hold no pointer into the map, which can be closed however the caller leaves the loop.
+    data = mapped[start:stop]
+    layout = dense_layout(data)
+    if layout is None or layout.stride != stride:
+        return None
+    features, labels = _dense_arrays(data, layout)
+    return np.ascontiguousarray(features), None if labels is None else np.array(labels)
+
+
+def _first_record_stride(mapped: mmap.mmap) -> int | None:
+    """Bytes per framed record if the first record is a dense one ``dense_layout`` recognises, else None."""
+    if len(mapped) < HEADER.size:
+        return None
+    magic, lrecord = HEADER.unpack_from(mapped)
+    end = HEADER.size + lrecord + (-lrecord % 4)
+    if magic != MAGIC or end > len(mapped):
+        return None
+    layout = dense_layout(mapped[:end])
+    return None if layout is None else layout.stride
+
+
+def _batches_of(
+    features: np.ndarray, labels: np.ndarray | None, batch_rows: int
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    for start in range(0, len(features), batch_rows):
+        stop = start + batch_rows
+        yield (
+            np.ascontiguousarray(features[start:stop]),
+            None if labels is None else np.array(labels[start:stop]),
+        )
 
 
 def _dense_arrays(data, layout: DenseLayout) -> tuple[np.ndarray, np.ndarray | None]:

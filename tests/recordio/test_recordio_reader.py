@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 from include.recordio import (
     Record,
     RecordIOError,
+    iter_dense,
     read_dense,
     read_records,
     write_numpy_to_dense_tensor,
@@ -198,3 +199,33 @@ def test_a_map_key_that_is_not_text_is_refused():
     not_text_key = b"\x0a\x09\x0a\x01\x80\x12\x04\x12\x02\x0a\x00"
     with pytest.raises(RecordIOError, match=r"offset 0 is not an aialgs\.data\.Record"):
         read_records(reference.frame(not_text_key))
+
+
+def _batches_equal(path, batch_rows, features, labels):
+    batches = list(iter_dense(path, batch_rows))
+    assert all(len(batch) <= batch_rows and batch.flags.c_contiguous for batch, _ in batches)
+    np.testing.assert_array_equal(np.vstack([batch for batch, _ in batches]), features)
+    if labels is not None:
+        np.testing.assert_array_equal(np.concatenate([label for _, label in batches]), labels)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 7, 1000])
+def test_iter_dense_decodes_a_file_in_bounded_batches(tmp_path, batch_rows):
+    rng = np.random.default_rng(3)
+    features, labels = rng.normal(size=(7, 784)).astype(np.float32), np.arange(7, dtype=np.int64)
+    path = tmp_path / "part.pbr"
+    with path.open("wb") as stream:
+        write_numpy_to_dense_tensor(stream, features, labels)
+
+    _batches_equal(path, batch_rows, features, labels)
+
+
+def test_iter_dense_falls_back_to_the_general_reader_where_records_change_shape(tmp_path):
+    dense, sparse = np.ones((4, 3), np.float32), scipy.sparse.csr_matrix(np.eye(3, dtype=np.float32))
+    path = tmp_path / "mixed.pbr"
+    with path.open("wb") as stream:
+        write_numpy_to_dense_tensor(stream, dense)
+        write_spmatrix_to_sparse_tensor(stream, sparse)
+
+    _batches_equal(path, 2, np.vstack([dense, np.eye(3)]), None)
+    assert next(iter_dense(path, 100))[0].shape == (7, 3)

@@ -1,5 +1,9 @@
 """Read a training channel's files into numpy, the way the built-in algorithms accept them.
 
+Two ways: :func:`stream_channel` gives the channel as bounded float32 batches, pass after pass, so an
+algorithm's memory does not grow with the data (k-means, PCA); :func:`read_channel` gives it as one array
+(Linear Learner, XGBoost).
+
 recordIO-protobuf (the default) goes through the project's codec, ``include.recordio.read_dense``;
 CSV has no header, its first ``label_size`` columns are labels (``text/csv;label_size=0`` for data
 without labels, as SageMaker's docs tell unsupervised users). Bad or empty data fails the job with a
@@ -8,6 +12,7 @@ without labels, as SageMaker's docs tell unsupervised users). Bad or empty data 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from include.local_sagemaker.algorithms.base import Channel, TrainingFailure
 from include.local_sagemaker.algorithms.hyperparameters import client_error
 
 DEFAULT_CSV_LABEL_SIZE = 1
+COUNTING_BATCH_ROWS = 10_000  # bounded batches for a pass that only counts records
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,100 @@ def read_channel(
 
     ``feature_dim``, when given, is checked against every file. Raises :class:`TrainingFailure`.
     """
+    media_type, parameters, files = _channel_files(channel, supported, default_content_type)
+    labels_per_row = _csv_label_size(channel, parameters) if media_type == content_types.CSV else None
+    if labels_per_row is not None:
+        parts = [_read_csv_file(path, labels_per_row) for path in files]
+    else:
+        parts = [_read_recordio_file(path) for path in files]
+    parts = [(path, part) for path, part in zip(files, parts, strict=True) if part.rows]
+    if not parts:
+        raise _no_records(channel, files)
+    if feature_dim is not None:
+        for path, part in parts:
+            _check_feature_dim(channel, path, part.features.shape[1], feature_dim, labels_per_row)
+    return _concatenate(channel, parts)
+
+
+def stream_channel(
+    channel: Channel,
+    feature_dim: int,
+    supported: tuple[str, ...] = (content_types.RECORDIO_PROTOBUF, content_types.CSV),
+    default_content_type: str = content_types.RECORDIO_PROTOBUF,
+) -> ChannelStream:
+    """The records of ``channel`` as a :class:`ChannelStream` of bounded batches, checked as
+    :func:`read_channel` checks them.
+
+    The content type and the presence of files are checked now; each file's data is checked as it is read.
+    """
+    media_type, parameters, files = _channel_files(channel, supported, default_content_type)
+    labels_per_row = _csv_label_size(channel, parameters) if media_type == content_types.CSV else None
+    return ChannelStream(channel, files, feature_dim, labels_per_row)
+
+
+class ChannelStream:
+    """A channel read batch by batch: every pass over :meth:`batches` reads the files again, in order.
+
+    recordIO files are memory-mapped read-only and decoded a slice of records at a time with the codec's
+    dense reader (files of same-shaped dense records, what the SDK writes; any other recordIO file is
+    decoded whole, then cut into batches). CSV files are parsed in chunks. A batch is a C-ordered float32
+    array (rows × feature_dim) of at most ``batch_rows`` rows; batches span file boundaries, so all but
+    the last of a pass have exactly ``batch_rows`` rows. Labels are not read (the streaming algorithms are
+    unsupervised).
+    """
+
+    def __init__(self, channel: Channel, files: list[Path], feature_dim: int, csv_label_size: int | None):
+        self.channel = channel
+        self.files = files
+        self.feature_dim = feature_dim
+        self.csv_label_size = csv_label_size
+        self._rows: int | None = None
+
+    @property
+    def rows(self) -> int:
+        """Records in the channel: counted by one pass over the data the first time it is asked."""
+        if self._rows is None:
+            self._rows = sum(len(batch) for batch in self.batches(COUNTING_BATCH_ROWS))
+        return self._rows
+
+    def batches(self, batch_rows: int) -> Iterator[np.ndarray]:
+        """One pass over the channel in batches of ``batch_rows`` records. Raises :class:`TrainingFailure`
+        if the channel holds no records, or when it reaches a file of bad records or of the wrong width."""
+        pending: list[np.ndarray] = []
+        pending_rows = total = 0
+        for path in self.files:
+            for chunk in self._file_chunks(path, batch_rows):
+                total += len(chunk)
+                while len(chunk):
+                    take = min(batch_rows - pending_rows, len(chunk))
+                    pending.append(chunk[:take])
+                    pending_rows += take
+                    chunk = chunk[take:]
+                    if pending_rows == batch_rows:
+                        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+                        pending, pending_rows = [], 0
+        if pending:
+            yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+        if not total:
+            raise _no_records(self.channel, self.files)
+        self._rows = total
+
+    def _file_chunks(self, path: Path, chunk_rows: int) -> Iterator[np.ndarray]:
+        if self.csv_label_size is not None:
+            chunks = _csv_chunks(path, self.csv_label_size, chunk_rows)
+        else:
+            chunks = _recordio_chunks(path, chunk_rows)
+        checked = False
+        for chunk in chunks:
+            if not checked:
+                _check_feature_dim(self.channel, path, chunk.shape[1], self.feature_dim, self.csv_label_size)
+                checked = True
+            yield chunk
+
+
+def _channel_files(
+    channel: Channel, supported: tuple[str, ...], default_content_type: str
+) -> tuple[str, dict, list[Path]]:
     media_type, parameters = content_types.parse(channel.content_type or default_content_type)
     if media_type not in supported:
         accepted = ", ".join(supported)
@@ -56,39 +156,42 @@ def read_channel(
         raise client_error(
             f"No data in channel '{channel.name}': {channel.path} holds no files", cause="ValueError"
         )
-    if media_type == content_types.CSV:
-        try:
-            labels_per_row = content_types.label_size(parameters, DEFAULT_CSV_LABEL_SIZE)
-        except ValueError as error:
-            raise client_error(
-                f"ContentType '{channel.content_type}' of channel '{channel.name}': {error}",
-                cause="ValueError",
-            ) from None
-        parts = [_read_csv_file(path, labels_per_row) for path in files]
-    else:
-        parts = [_read_recordio_file(path) for path in files]
-    parts = [(path, part) for path, part in zip(files, parts, strict=True) if part.rows]
-    if not parts:
+    return media_type, parameters, files
+
+
+def _csv_label_size(channel: Channel, parameters: dict) -> int:
+    try:
+        return content_types.label_size(parameters, DEFAULT_CSV_LABEL_SIZE)
+    except ValueError as error:
         raise client_error(
-            f"No data in channel '{channel.name}': "
-            f"its {len(files)} file(s) under {channel.path} hold no records",
+            f"ContentType '{channel.content_type}' of channel '{channel.name}': {error}",
             cause="ValueError",
+        ) from None
+
+
+def _no_records(channel: Channel, files: list[Path]) -> TrainingFailure:
+    return client_error(
+        f"No data in channel '{channel.name}': its {len(files)} file(s) under {channel.path} hold no records",
+        cause="ValueError",
+    )
+
+
+def _check_feature_dim(
+    channel: Channel, path: Path, width: int, feature_dim: int, labels_per_row: int | None
+) -> None:
+    if width == feature_dim:
+        return
+    hint = ""
+    if labels_per_row is not None:
+        hint = (
+            f" (CSV with label_size={labels_per_row}: the first {labels_per_row} column(s) "
+            "are labels; use ContentType 'text/csv;label_size=0' for data without labels)"
         )
-    if feature_dim is not None:
-        for path, part in parts:
-            if part.features.shape[1] != feature_dim:
-                hint = ""
-                if media_type == content_types.CSV:
-                    hint = (
-                        f" (CSV with label_size={labels_per_row}: the first {labels_per_row} column(s) "
-                        "are labels; use ContentType 'text/csv;label_size=0' for data without labels)"
-                    )
-                raise client_error(
-                    f"Records in {path} of channel '{channel.name}' have {part.features.shape[1]} features "
-                    f"but the 'feature_dim' hyperparameter is {feature_dim}{hint}",
-                    cause="ValueError",
-                )
-    return _concatenate(channel, parts)
+    raise client_error(
+        f"Records in {path} of channel '{channel.name}' have {width} features "
+        f"but the 'feature_dim' hyperparameter is {feature_dim}{hint}",
+        cause="ValueError",
+    )
 
 
 def _concatenate(channel: Channel, parts: list[tuple[Path, ChannelData]]) -> ChannelData:
@@ -153,6 +256,62 @@ def _read_csv_file(path: Path, labels_per_row: int) -> ChannelData:
     return ChannelData(features, labels if labels_per_row else None)
 
 
+def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[np.ndarray]:
+    from include.recordio import iter_dense  # imported here so CSV-only jobs do not need the codec
+
+    batches = iter_dense(path, chunk_rows)
+    first_row = 0
+    while True:
+        try:
+            features, _ = next(batches)
+        except StopIteration:
+            return
+        except Exception as error:
+            raise _unreadable_recordio(path, error) from None
+        features = features.astype(np.float32, copy=False)
+        features = features if features.ndim == 2 else features.reshape(len(features), -1)
+        _check_finite(path, features, "record", "feature", first_row)
+        first_row += len(features)
+        yield features
+
+
+def _unreadable_recordio(path: Path, error: Exception) -> TrainingFailure:
+    return client_error(
+        f"Unable to read {path} as recordIO-protobuf (ContentType application/x-recordio-protobuf): {error}",
+        cause=type(error).__name__,
+    )
+
+
+def _csv_chunks(path: Path, labels_per_row: int, chunk_rows: int) -> Iterator[np.ndarray]:
+    try:
+        reader = pd.read_csv(
+            path, header=None, dtype=np.float32, engine="c", skip_blank_lines=True, chunksize=chunk_rows
+        )
+    except pd.errors.EmptyDataError:
+        return  # only blank lines
+    first_row = 0
+    with reader:
+        while True:
+            try:
+                table = next(reader)
+            except StopIteration:
+                return
+            except (ValueError, pd.errors.ParserError) as error:
+                raise client_error(
+                    f"Unable to read {path} as CSV: {_locate_bad_csv_value(path, error)}", "ValueError"
+                ) from None
+            values = table.to_numpy(dtype=np.float32)
+            if values.shape[1] <= labels_per_row:
+                raise client_error(
+                    f"{path} has {values.shape[1]} column(s) but label_size={labels_per_row}, "
+                    "leaving no feature columns",
+                    cause="ValueError",
+                )
+            _check_finite(path, values, "line", "column", first_row)
+            first_row += len(values)
+            yield np.ascontiguousarray(values[:, labels_per_row:])
+
+
 def _locate_bad_csv_value(path: Path, error: Exception) -> str:
     """pandas names the bad value but not where it is; find the first line and column that is not a number."""
     with path.open("r", errors="replace") as stream:
@@ -166,12 +325,16 @@ def _locate_bad_csv_value(path: Path, error: Exception) -> str:
     return str(error)
 
 
-def _check_finite(path: Path, values: np.ndarray, row_name: str, column_name: str) -> None:
-    """Fail on the first NaN or infinity (scikit-learn would, with no word of where it is)."""
+def _check_finite(
+    path: Path, values: np.ndarray, row_name: str, column_name: str, first_row: int = 0
+) -> None:
+    """Fail on the first NaN or infinity (scikit-learn would, with no word of where it is); ``values`` are
+    the file's rows from ``first_row`` on."""
     if not np.isfinite(values).all():
         row, column = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
         raise client_error(
-            f"{path} {row_name} {row + 1} {column_name} {column + 1} is {float(values[row, column])!r} "
+            f"{path} {row_name} {first_row + row + 1} {column_name} {column + 1} "
+            f"is {float(values[row, column])!r} "
             "(empty, NaN or infinite); every value must be a finite number",
             cause="ValueError",
         )

@@ -2,8 +2,9 @@
 
 Training is SageMaker's web-scale k-means in two stages, each honouring the hyperparameters that drive it:
 
-1. a streaming mini-batch pass (``MiniBatchKMeans``): ``epochs`` passes in batches of ``mini_batch_size``
-   records, keeping ``k × extra_center_factor`` centres seeded by ``init_method``;
+1. a streaming mini-batch pass (``MiniBatchKMeans.partial_fit``): ``epochs`` passes over the channel in
+   batches of ``mini_batch_size`` records, read in file order, keeping ``k × extra_center_factor`` centres
+   seeded by ``init_method`` from the first batch; then one more pass counts the records each centre wins;
 2. the reduction of those centres to ``k`` (SageMaker's "shrinking"): Lloyd's on the centres weighted by
    the records each one won (``KMeans`` with ``local_lloyd_init_method``, ``local_lloyd_num_trials``,
    ``local_lloyd_max_iter``, ``local_lloyd_tol``).
@@ -13,6 +14,9 @@ it needs ~80-100 of them, where the mini-batch pass reads the data about once. M
 MNIST-like digits, the two stages take a fraction of ``KMeans``' time and reach the same NMI against
 the digit labels (within the spread of ``KMeans``' own random restarts); adding full-data Lloyd's
 iterations after stage 2 did not raise the NMI. The benchmark in ``benchmarks/`` tracks both numbers.
+
+The channels are streamed (:func:`~include.local_sagemaker.algorithms.channel_data.stream_channel`): memory
+is bounded by a mini-batch and the centres, whatever the size of the data; the ``test`` metrics stream too.
 
 Artifact: ``model_algo-1``, an MXNet NDArray file holding a list with the (k, feature_dim) float32
 centroids. Inference answers ``closest_cluster`` and ``distance_to_cluster`` (Euclidean) per record.
@@ -29,7 +33,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 
 from include.local_sagemaker.algorithms import mxnet_ndarray, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import read_channel
+from include.local_sagemaker.algorithms.channel_data import ChannelStream, stream_channel
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     as_mapping,
@@ -67,6 +71,7 @@ HYPERPARAMETERS = (
 # tuning guide recommends (4-10) and already gives the reduction enough centres to choose from.
 AUTO_EXTRA_CENTER_FACTOR = 4
 AUTO_LOCAL_LLOYD_NUM_TRIALS = 10
+SCORING_BATCH_ROWS = 5000  # records per batch of the test pass (the scores do not depend on it)
 RANDOM_STATE = 0  # fixed so that re-running a job (or a sweep) reproduces its model
 MODEL_FILE = "model_algo-1"
 
@@ -92,21 +97,15 @@ class KMeansAlgorithm:
         for name in context.channels:
             if name not in ("train", "test"):
                 log(f"Ignoring channel '{name}': k-means reads only 'train' and 'test'", level="WARNING")
-        train = read_channel(context.channels["train"], params["feature_dim"])
-        log(f"Read {train.rows} records of {params['feature_dim']} features from channel 'train'")
-        if train.rows < params["k"]:
-            raise client_error(
-                f"The 'train' channel has {train.rows} records, fewer than k={params['k']} clusters",
-                cause="ValueError",
-            )
-        centroids = fit_centroids(train.features, params)
+        train = stream_channel(context.channels["train"], params["feature_dim"])
+        centroids = fit_centroids(train, params)
         context.model_dir.mkdir(parents=True, exist_ok=True)
         mxnet_ndarray.save(context.model_dir / f"model_{context.current_host}", [centroids])
         log(f"Saved {centroids.shape[0]} centroids to {context.model_dir / f'model_{context.current_host}'}")
 
         if "test" in context.channels:
-            test = read_channel(context.channels["test"], params["feature_dim"])
-            scores = cluster_scores(test.features, centroids)
+            test = stream_channel(context.channels["test"], params["feature_dim"])
+            scores = cluster_scores(test, centroids, SCORING_BATCH_ROWS)
             for name in params["eval_metrics"]:
                 log_quality_metric(context.current_host, "test", name, scores[name])
         log(f"#progress_metric: host={context.current_host}, completed 100 % of epochs")
@@ -154,29 +153,49 @@ class KMeansPredictor:
         return closest.astype(np.float32), distance.astype(np.float32)
 
 
-def fit_centroids(features: np.ndarray, params: dict) -> np.ndarray:
-    """The two stages described in the module docstring; returns (k, feature_dim) float32 centroids."""
+def fit_centroids(train: ChannelStream, params: dict) -> np.ndarray:
+    """The two stages described in the module docstring; returns (k, feature_dim) float32 centroids.
+
+    Raises :class:`TrainingFailure` if the channel has fewer records than ``k``.
+    """
     k = params["k"]
-    rows = features.shape[0]
     factor = params["extra_center_factor"]
     factor = AUTO_EXTRA_CENTER_FACTOR if factor == "auto" else factor
     trials = params["local_lloyd_num_trials"]
     trials = AUTO_LOCAL_LLOYD_NUM_TRIALS if trials == "auto" else trials
-    centres = min(k * factor, rows)
-    batch_size = min(params["mini_batch_size"], rows)
+    batch_size = params["mini_batch_size"]
+    first = next(train.batches(batch_size))
+    # A first batch shorter than a mini-batch is the whole channel; otherwise count only when it matters.
+    rows = len(first) if len(first) < batch_size else None
+    if rows is None and max(k * factor, k) > batch_size:
+        rows = train.rows
+        batch_size = min(max(batch_size, k * factor), rows)  # the first batch must seed every centre
+    if rows is not None and rows < k:
+        raise client_error(
+            f"The 'train' channel has {rows} records, fewer than k={k} clusters", cause="ValueError"
+        )
+    centres = k * factor if rows is None else min(k * factor, rows)
+    batch_size = batch_size if rows is None else min(batch_size, rows)
 
     web_scale = MiniBatchKMeans(
         n_clusters=centres,
         init=_SKLEARN_INIT[params["init_method"]],
         batch_size=batch_size,
-        max_iter=params["epochs"],
         n_init=1,
         random_state=RANDOM_STATE,
-    ).fit(features)
-    log(f"Mini-batch pass: {centres} centres, batch size {batch_size}, {web_scale.n_steps_} steps")
+    )
+    steps = 0
+    for _ in range(params["epochs"]):
+        for batch in train.batches(batch_size):
+            web_scale.partial_fit(batch)
+            steps += 1
+    log(f"Read {train.rows} records of {params['feature_dim']} features from channel 'train'")
+    log(f"Mini-batch pass: {centres} centres, batch size {batch_size}, {steps} steps")
 
     if centres > k:
-        weights = np.bincount(web_scale.labels_, minlength=centres).astype(np.float64)
+        weights = np.zeros(centres, dtype=np.float64)
+        for batch in train.batches(batch_size):
+            weights += np.bincount(web_scale.predict(batch), minlength=centres)
         reduction = KMeans(
             n_clusters=k,
             init=_SKLEARN_INIT[params["local_lloyd_init_method"]],
@@ -197,18 +216,21 @@ def fit_centroids(features: np.ndarray, params: dict) -> np.ndarray:
         log(
             f"No shrinking is required as extra_center_factor is {factor}."
             if factor == 1
-            else f"No shrinking is required: the data has only {rows} records"
+            else f"No shrinking is required: the data has only {train.rows} records"
         )
 
     return np.asarray(centroids, dtype=np.float32)
 
 
-def cluster_scores(features: np.ndarray, centroids: np.ndarray) -> dict[str, float]:
+def cluster_scores(records: ChannelStream, centroids: np.ndarray, batch_rows: int) -> dict[str, float]:
     """SageMaker's k-means metrics: ``msd`` (mean) and ``ssd`` (sum) of the squared distances of the records
-    to their closest centroid."""
-    _, distance = pairwise_distances_argmin_min(features, centroids)
-    squared = np.square(distance.astype(np.float64))
-    return {"msd": float(squared.mean()), "ssd": float(squared.sum())}
+    to their closest centroid, accumulated batch by batch in float64."""
+    total, count = 0.0, 0
+    for batch in records.batches(batch_rows):
+        _, distance = pairwise_distances_argmin_min(batch, centroids)
+        total += float(np.square(distance.astype(np.float64)).sum())
+        count += len(batch)
+    return {"msd": total / count, "ssd": total}
 
 
 def _model_file(model_dir: Path) -> Path:

@@ -1,10 +1,14 @@
 """SageMaker's built-in PCA (image repository ``pca``) on scikit-learn.
 
-``algorithm_mode=regular`` is SageMaker's covariance method: scikit-learn's ``PCA`` with the
-``covariance_eigh`` solver (an eigendecomposition of the feature covariance, exact and fast when
-records far outnumber features, as in MNIST). ``randomized`` uses the randomized SVD with
-``extra_components`` as its oversampling. With ``subtract_mean=false`` the data is not centred:
-``TruncatedSVD`` (randomized mode) or the eigendecomposition of the uncentred Gram matrix (regular mode).
+The channel is streamed: one pass accumulates, batch by batch and in float64, the record count, the
+feature sums and the d×d scatter matrix (about a shifted origin, the first batch's mean, so that centring
+loses no precision), which bounds memory by a batch and d×d whatever the size of the data.
+``algorithm_mode=regular`` is SageMaker's covariance method: the eigendecomposition of that matrix, what
+scikit-learn's ``PCA(svd_solver="covariance_eigh")`` computes on the whole data. ``randomized`` is the
+randomized SVD (scikit-learn's ``randomized_svd``, ``extra_components`` as its oversampling) of the same
+matrix, a sketch of its top eigenvectors. With ``subtract_mean=false`` the data is not centred: the
+matrix is the uncentred Gram matrix. Components and signs follow scikit-learn's (``svd_flip``); singular
+values are those of the (centred) data matrix.
 
 Artifact: ``model_algo-1``, an MXNet NDArray dict ``{"mean": (1, d) (only when subtracting the mean),
 "s": (c,), "v": (d, c)}`` with components in ascending order of significance, as SageMaker stores them.
@@ -14,14 +18,15 @@ Inference answers ``projection`` = (x - mean) · v per record.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA, TruncatedSVD
+from sklearn.utils.extmath import randomized_svd, svd_flip
 
 from include.local_sagemaker.algorithms import content_types, mxnet_ndarray, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import read_channel
+from include.local_sagemaker.algorithms.channel_data import ChannelStream, stream_channel
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     as_mapping,
@@ -42,6 +47,10 @@ HYPERPARAMETERS = (
     Hyperparameter("extra_components", integer(minimum=-1), default="-1"),
 )
 RANDOM_STATE = 0
+# Records per batch of the accumulation and of the test pass. The result does not depend on it (unlike
+# k-means'), so it is not mini_batch_size: a small one would only make the pass slow. 5,000 × 784 float64
+# is 31 MB.
+BATCH_ROWS = 5000
 MODEL_FILE = "model_algo-1"
 # PCA's documented response formats (no CSV, unlike k-means).
 RESPONSE_TYPES = (content_types.JSON, content_types.JSON_LINES, content_types.RECORDIO_PROTOBUF)
@@ -69,23 +78,24 @@ class PCAAlgorithm:
                 f"feature_dim ({params['feature_dim']})",
                 cause="ValueError",
             )
-        train = read_channel(context.channels["train"], params["feature_dim"])
-        log(f"Read {train.rows} records of {params['feature_dim']} features from channel 'train'")
-        if train.rows < params["num_components"]:
+        train = stream_channel(context.channels["train"], params["feature_dim"])
+        scatter = Scatter.of(train, BATCH_ROWS, centred=params["subtract_mean"])
+        log(f"Read {scatter.rows} records of {params['feature_dim']} features from channel 'train'")
+        if scatter.rows < params["num_components"]:
             raise client_error(
-                f"The 'train' channel has {train.rows} records, "
+                f"The 'train' channel has {scatter.rows} records, "
                 f"fewer than num_components={params['num_components']}",
                 cause="ValueError",
             )
-        model = fit_components(train.features, params)
+        model = fit_components(scatter, params)
         context.model_dir.mkdir(parents=True, exist_ok=True)
         path = context.model_dir / f"model_{context.current_host}"
         mxnet_ndarray.save(path, model)
         log(f"Saved {params['num_components']} components to {path}")
 
         if "test" in context.channels:
-            test = read_channel(context.channels["test"], params["feature_dim"])
-            error = reconstruction_error(test.features, model)
+            test = stream_channel(context.channels["test"], params["feature_dim"])
+            error = reconstruction_error(test, model, BATCH_ROWS)
             log(f"Channel 'test': {test.rows} records, mean squared reconstruction error {error!r}")
         log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
 
@@ -122,53 +132,71 @@ class PCAPredictor:
         return records @ self.components
 
 
-def fit_components(features: np.ndarray, params: dict) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class Scatter:
+    """What one pass over the data leaves: ``rows``, the ``mean`` (or None if the data is not centred) and
+    the d×d ``matrix`` of the centred (or raw) records' products, all float64."""
+
+    rows: int
+    mean: np.ndarray | None
+    matrix: np.ndarray
+
+    @classmethod
+    def of(cls, records: ChannelStream, batch_rows: int, centred: bool) -> Scatter:
+        rows, shift, sums, products = 0, None, None, None
+        for batch in records.batches(batch_rows):
+            batch = batch.astype(np.float64)
+            if shift is None:
+                shift = batch.mean(axis=0) if centred else np.zeros(batch.shape[1])
+                sums = np.zeros(batch.shape[1])
+                products = np.zeros((batch.shape[1], batch.shape[1]))
+            batch -= shift
+            rows += len(batch)
+            sums += batch.sum(axis=0)
+            products += batch.T @ batch
+        if not centred:
+            return cls(rows, None, products)
+        offset = sums / rows  # the mean relative to the shifted origin
+        return cls(rows, shift + offset, products - rows * np.outer(offset, offset))
+
+
+def fit_components(scatter: Scatter, params: dict) -> dict[str, np.ndarray]:
     """``{"mean"?, "s", "v"}`` in SageMaker's layout: float32, least significant component first."""
     count = params["num_components"]
-    randomized = params["algorithm_mode"] == "randomized"
     oversamples = params["extra_components"]
     oversamples = max(10, count) if oversamples == -1 else oversamples
-    model: dict[str, np.ndarray] = {}
-    if params["subtract_mean"]:
-        if randomized:
-            pca = PCA(count, svd_solver="randomized", n_oversamples=oversamples, random_state=RANDOM_STATE)
-        else:
-            pca = PCA(count, svd_solver="covariance_eigh")
-        pca.fit(features)
-        model["mean"] = pca.mean_.reshape(1, -1)
-        singular_values, components = pca.singular_values_, pca.components_
-    elif randomized:
-        svd = TruncatedSVD(
-            count, algorithm="randomized", n_oversamples=oversamples, random_state=RANDOM_STATE
+    if params["algorithm_mode"] == "randomized":
+        _, eigenvalues, components = randomized_svd(
+            scatter.matrix, count, n_oversamples=oversamples, random_state=RANDOM_STATE
         )
-        svd.fit(features)
-        singular_values, components = svd.singular_values_, svd.components_
     else:
-        singular_values, components = _uncentred_eigh(features, count)
+        eigenvalues, eigenvectors = np.linalg.eigh(scatter.matrix)  # ascending
+        top = slice(len(eigenvalues) - 1, len(eigenvalues) - 1 - count, -1)
+        eigenvalues, components = eigenvalues[top], eigenvectors[:, top].T
+    _, components = svd_flip(None, components, u_based_decision=False)
+    singular_values = np.sqrt(np.maximum(eigenvalues, 0.0))
     log(
         f"Fitted {count} components ({params['algorithm_mode']} mode), "
         f"largest singular value {singular_values[0]:.6g}"
     )
-    # scikit-learn orders components most significant first; SageMaker stores them the other way round.
+    model: dict[str, np.ndarray] = {}
+    if scatter.mean is not None:
+        model["mean"] = scatter.mean.reshape(1, -1)
+    # Most significant first so far; SageMaker stores them the other way round.
     model["s"] = singular_values[::-1]
     model["v"] = components[::-1].T
     return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in model.items()}
 
 
-def _uncentred_eigh(features: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``count`` singular values / right singular vectors of the uncentred data, via its d×d Gram matrix
-    (what ``covariance_eigh`` does, minus the centring scikit-learn's PCA always applies)."""
-    data = features.astype(np.float64, copy=False)
-    eigenvalues, eigenvectors = np.linalg.eigh(data.T @ data)  # ascending
-    top = slice(len(eigenvalues) - 1, len(eigenvalues) - 1 - count, -1)
-    return np.sqrt(np.maximum(eigenvalues[top], 0.0)), eigenvectors[:, top].T
-
-
-def reconstruction_error(features: np.ndarray, model: dict[str, np.ndarray]) -> float:
-    """Mean squared error of projecting ``features`` on the components and back."""
-    centred = features - model["mean"] if "mean" in model else features
-    restored = (centred @ model["v"]) @ model["v"].T
-    return float(np.mean(np.square(centred.astype(np.float64) - restored)))
+def reconstruction_error(records: ChannelStream, model: dict[str, np.ndarray], batch_rows: int) -> float:
+    """Mean squared error of projecting the records on the components and back, batch by batch."""
+    total, count = 0.0, 0
+    for batch in records.batches(batch_rows):
+        centred = batch - model["mean"] if "mean" in model else batch
+        restored = (centred @ model["v"]) @ model["v"].T
+        total += float(np.square(centred.astype(np.float64) - restored).sum())
+        count += centred.size
+    return total / count
 
 
 def _model_file(model_dir: Path) -> Path:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from include.local_sagemaker.algorithms.base import TrainingFailure
-from include.local_sagemaker.algorithms.channel_data import read_channel
+from include.local_sagemaker.algorithms.channel_data import read_channel, stream_channel
 from include.recordio import write_numpy_to_dense_tensor
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 
@@ -124,3 +124,73 @@ def test_bad_label_size_is_reported(make_job):
     context = make_job({}, {"train": ("text/csv;label_size=-1", {"a.csv": b"1,2\n"})})
 
     assert "label_size='-1' is not a non-negative integer" in reason(context)
+
+
+def recordio(features: np.ndarray, labels=None) -> bytes:
+    buffer = io.BytesIO()
+    write_numpy_to_dense_tensor(buffer, features, labels)
+    return buffer.getvalue()
+
+
+def test_stream_gives_every_record_in_batches_that_span_files(make_job):
+    first = np.arange(14, dtype=np.float32).reshape(7, 2)
+    second = -np.arange(10, dtype=np.float32).reshape(5, 2)
+    files = {"a.pbr": recordio(first, np.ones(7, np.float32)), "b.pbr": recordio(second)}
+    stream = stream_channel(make_job({}, {"train": (None, files)}).channels["train"], feature_dim=2)
+
+    batches = list(stream.batches(5))
+
+    assert [len(batch) for batch in batches] == [5, 5, 2]
+    assert all(batch.dtype == np.float32 and batch.flags.c_contiguous for batch in batches)
+    np.testing.assert_array_equal(np.vstack(batches), np.vstack([first, second]))
+    assert stream.rows == 12
+    np.testing.assert_array_equal(np.vstack(list(stream.batches(100))), np.vstack([first, second]))
+
+
+def test_stream_reads_csv_in_chunks(make_job):
+    features = np.arange(30, dtype=np.float32).reshape(10, 3)
+    context = make_job({}, {"train": ("text/csv", {"a.csv": csv_bytes(features, np.zeros(10))})})
+
+    batches = list(stream_channel(context.channels["train"], feature_dim=3).batches(4))
+
+    assert [len(batch) for batch in batches] == [4, 4, 2]
+    np.testing.assert_array_equal(np.vstack(batches), features)
+
+
+def stream_reason(context, **kwargs) -> str:
+    with pytest.raises(TrainingFailure) as caught:
+        list(stream_channel(context.channels["train"], **kwargs).batches(2))
+    return str(caught.value)
+
+
+def test_stream_locates_a_bad_recordio_value_past_the_first_batch(make_job):
+    features = np.ones((5, 2), np.float32)
+    features[4, 1] = np.nan
+    context = make_job({}, {"train": (None, {"nan.pbr": recordio(features)})})
+
+    assert "nan.pbr record 5 feature 2 is nan" in stream_reason(context, feature_dim=2)
+
+
+def test_stream_locates_a_bad_csv_value_past_the_first_batch(make_job):
+    context = make_job({}, {"train": ("text/csv;label_size=0", {"nan.csv": b"1,2\n3,4\n5,6\n7,\n"})})
+
+    assert "nan.csv line 4 column 2 is nan" in stream_reason(context, feature_dim=2)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "files", "feature_dim", "message"),
+    [
+        ("text/csv;label_size=0", {"a.csv": b"", "b.csv": b"\n\n"}, 2, "hold no records"),
+        (None, {"junk.pbr": b"not a record file"}, 2, "junk.pbr as recordIO-protobuf"),
+        (
+            "text/csv",
+            {"x.csv": csv_bytes(np.zeros((2, 4)))},
+            4,
+            "have 3 features but the 'feature_dim' hyperparameter is 4",
+        ),
+    ],
+)
+def test_stream_checks_like_read_channel(make_job, content_type, files, feature_dim, message):
+    context = make_job({}, {"train": (content_type, files)})
+
+    assert message in stream_reason(context, feature_dim=feature_dim)
