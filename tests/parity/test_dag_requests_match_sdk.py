@@ -240,6 +240,30 @@ def assert_same_where_aws_acts(
     assert not stale, f"listed differences that no longer occur (remove them): {stale}"
 
 
+def _assert_trained_deployed_registered(
+    sdk_requests, fit_step: dict, model_spec: dict, dag: dict[str, dict], allowed: tuple[Allowed, ...]
+) -> None:
+    """The SDK's fit, deploy and register of one model against the DAG's five requests for the same
+    (``dag``: its ``training``, ``model``, ``config``, ``endpoint`` and ``package`` requests)."""
+    sdk = sdk_requests(
+        [
+            fit_step,
+            _deployed(model_spec, dag["endpoint"], dag["config"]),
+            _registered(model_spec, dag["package"]),
+        ]
+    )
+    assert_same_where_aws_acts(
+        [
+            ("CreateTrainingJob", dag["training"], _sdk_request(sdk[0], "CreateTrainingJob")),
+            ("CreateModel", dag["model"], _sdk_request(sdk[1], "CreateModel")),
+            ("CreateEndpointConfig", dag["config"], _sdk_request(sdk[1], "CreateEndpointConfig")),
+            ("CreateEndpoint", dag["endpoint"], _sdk_request(sdk[1], "CreateEndpoint")),
+            ("CreateModelPackage", dag["package"], _sdk_request(sdk[2], "CreateModelPackage")),
+        ],
+        (*SDK_OBSERVERS, *allowed, *_endpoint_config_names(), *SDK_PACKAGE_DEFAULTS),
+    )
+
+
 # -- the DAGs -------------------------------------------------------------------------------------
 def test_kmeans_mnist(dag_run, dag_params, sdk_requests) -> None:
     params = dag_params("kmeans_mnist")
@@ -266,27 +290,13 @@ def test_kmeans_mnist(dag_run, dag_params, sdk_requests) -> None:
         "job_name": names.training_job,
     }
     kmeans_model = _model("KMeansModel", model)
-    sdk = sdk_requests(
-        [
-            {"builder": "algorithm_fit", "arguments": fit},
-            _deployed(kmeans_model, endpoint, config),
-            _registered(kmeans_model, package),
-        ]
-    )
-    assert_same_where_aws_acts(
-        [
-            ("CreateTrainingJob", training, _sdk_request(sdk[0], "CreateTrainingJob")),
-            ("CreateModel", model, _sdk_request(sdk[1], "CreateModel")),
-            ("CreateEndpointConfig", config, _sdk_request(sdk[1], "CreateEndpointConfig")),
-            ("CreateEndpoint", endpoint, _sdk_request(sdk[1], "CreateEndpoint")),
-            ("CreateModelPackage", package, _sdk_request(sdk[2], "CreateModelPackage")),
-        ],
-        (
-            *SDK_OBSERVERS,
-            *_record_set_channels("CreateTrainingJob"),
-            *_endpoint_config_names(),
-            *SDK_PACKAGE_DEFAULTS,
-        ),
+    dag = {"training": training, "model": model, "config": config, "endpoint": endpoint, "package": package}
+    _assert_trained_deployed_registered(
+        sdk_requests,
+        {"builder": "algorithm_fit", "arguments": fit},
+        kmeans_model,
+        dag,
+        (*_record_set_channels("CreateTrainingJob"),),
     )
 
 
@@ -408,23 +418,13 @@ def test_xgboost_mnist(dag_run, dag_params, sdk_requests) -> None:
         "job_name": names.training_job,
     }
     xgboost_model = _model("Model", model, image=image)
-    sdk = sdk_requests(
-        [
-            {"builder": "estimator_fit", "arguments": fit},
-            _deployed(xgboost_model, endpoint, config),
-            _registered(xgboost_model, package),
-        ]
-    )
-    assert_same_where_aws_acts(
-        [
-            ("CreateTrainingJob", training, _sdk_request(sdk[0], "CreateTrainingJob")),
-            ("CreateModel", model, _sdk_request(sdk[1], "CreateModel")),
-            ("CreateEndpointConfig", config, _sdk_request(sdk[1], "CreateEndpointConfig")),
-            ("CreateEndpoint", endpoint, _sdk_request(sdk[1], "CreateEndpoint")),
-            ("CreateModelPackage", package, _sdk_request(sdk[2], "CreateModelPackage")),
-        ],
+    dag = {"training": training, "model": model, "config": config, "endpoint": endpoint, "package": package}
+    _assert_trained_deployed_registered(
+        sdk_requests,
+        {"builder": "estimator_fit", "arguments": fit},
+        xgboost_model,
+        dag,
         (
-            *SDK_OBSERVERS,
             _default_compression("CreateTrainingJob", "InputDataConfig[*].CompressionType"),
             *[
                 Allowed(
@@ -438,8 +438,6 @@ def test_xgboost_mnist(dag_run, dag_params, sdk_requests) -> None:
                 )
                 for name in ("gamma", "min_child_weight")
             ],
-            *_endpoint_config_names(),
-            *SDK_PACKAGE_DEFAULTS,
         ),
     )
 
@@ -471,27 +469,13 @@ def test_linear_learner_mnist(dag_run, dag_params, sdk_requests) -> None:
         "job_name": names.training_job,
     }
     linear_model = _model("LinearLearnerModel", model)
-    sdk = sdk_requests(
-        [
-            {"builder": "algorithm_fit", "arguments": fit},
-            _deployed(linear_model, endpoint, config),
-            _registered(linear_model, package),
-        ]
-    )
-    assert_same_where_aws_acts(
-        [
-            ("CreateTrainingJob", training, _sdk_request(sdk[0], "CreateTrainingJob")),
-            ("CreateModel", model, _sdk_request(sdk[1], "CreateModel")),
-            ("CreateEndpointConfig", config, _sdk_request(sdk[1], "CreateEndpointConfig")),
-            ("CreateEndpoint", endpoint, _sdk_request(sdk[1], "CreateEndpoint")),
-            ("CreateModelPackage", package, _sdk_request(sdk[2], "CreateModelPackage")),
-        ],
-        (
-            *SDK_OBSERVERS,
-            *_record_set_channels("CreateTrainingJob"),
-            *_endpoint_config_names(),
-            *SDK_PACKAGE_DEFAULTS,
-        ),
+    dag = {"training": training, "model": model, "config": config, "endpoint": endpoint, "package": package}
+    _assert_trained_deployed_registered(
+        sdk_requests,
+        {"builder": "algorithm_fit", "arguments": fit},
+        linear_model,
+        dag,
+        (*_record_set_channels("CreateTrainingJob"),),
     )
 
 
