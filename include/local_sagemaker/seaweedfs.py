@@ -98,7 +98,7 @@ class SeaweedServer:
         self._write_security_config()
         for attempt in range(3):
             chosen = _free_ports(2 * len(_COMPONENTS))
-            ports = dict(zip(_COMPONENTS, chosen, strict=False))
+            ports = dict(zip(_COMPONENTS, chosen[: len(_COMPONENTS)], strict=True))
             grpc = dict(zip(_COMPONENTS, chosen[len(_COMPONENTS) :], strict=True))
             self._launch(data, ports, grpc)
             try:
