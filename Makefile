@@ -7,14 +7,16 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
+FRAMEWORK_STAMP := $(VENV)/.frameworks
+
+.PHONY: install frameworks sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
 
 # Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
 # reports UI test). Installed only when missing.
 DEBIAN_PACKAGES := postgresql redis-server chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-install: $(STAMP)
+install: $(STAMP) $(FRAMEWORK_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +24,18 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# The framework images the DAGs' defaults and the tests run (MXNet 1.6.0, scikit-learn 1.2-1), each a
+# virtual environment built with uv from its lock file (.cache/frameworks; building one again does
+# nothing). `make frameworks` builds every supported one.
+DEFAULT_FRAMEWORKS := mxnet-1.6 sklearn-1.2
+
+$(FRAMEWORK_STAMP): $(STAMP) $(wildcard include/local_sagemaker/frameworks/locks/*.txt)
+	$(PY) -m include.local_sagemaker.frameworks build $(DEFAULT_FRAMEWORKS)
+	touch $(FRAMEWORK_STAMP)
+
+frameworks: $(STAMP)
+	$(PY) -m include.local_sagemaker.frameworks build
 
 # The SageMaker Python SDK v2 in a virtualenv of its own (it caps protobuf below the project's pins): the
 # image-URI test compares every region with its image_uris.retrieve, tests/parity compares every DAG's
@@ -68,7 +82,7 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(STAMP) $(SDK_STAMP) $(SDK3_STAMP) system-packages
+test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) system-packages
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -79,10 +93,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-demo: $(STAMP)
+demo: $(STAMP) $(FRAMEWORK_STAMP)
 	$(PY) -m include.devstack demo
 
-up: $(STAMP)
+up: $(STAMP) $(FRAMEWORK_STAMP)
 	$(PY) -m include.devstack up
 
 down: $(STAMP)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
+import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,12 +34,15 @@ from include.local_sagemaker.algorithms.base import (
     TrainingContext,
     TrainingFailure,
 )
+from include.local_sagemaker.frameworks import launch
+from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
+from include.local_sagemaker.frameworks.container.model_server import READY_PREFIX
+from include.local_sagemaker.frameworks.environments import EnvironmentNotBuilt
 
 #: ``repository=module[,repository=module...]``: extra algorithm modules (each exposing ``ALGORITHM``)
 #: that image repositories select, on top of the built-in ones. Containers inherit it from the engine.
 EXTRA_ALGORITHMS_VARIABLE = "LOCAL_SAGEMAKER_EXTRA_ALGORITHMS"
 IMAGE_VARIABLE = "LOCAL_SAGEMAKER_IMAGE"
-READY_PREFIX = "serving port="
 # Script mode is chosen by these, whatever the image (an XGBoost image runs either way).
 SCRIPT_MODE_HYPERPARAMETER = "sagemaker_program"
 SCRIPT_MODE_VARIABLE = "SAGEMAKER_PROGRAM"
@@ -75,19 +80,44 @@ def serving_algorithm(image: str, environment: dict | None = None) -> Algorithm:
     return registry.algorithm_for_image(image)
 
 
+def _run_framework(argv: list[str], environment: dict[str, str], *, stop_gracefully: bool) -> int:
+    """Run a framework image's own process (its training toolkit or model server) as this container's
+    child, which dies with it (``process_tree`` rule 3); returns its exit code.
+
+    ``stop_gracefully``: a SIGTERM (StopTrainingJob) reaches the whole process group, the user's script
+    included, which may save its state; this container outlives the toolkit until the script is done
+    (or the engine's SIGKILL ends the grace period), rather than killing it early on its way out.
+    """
+    process = subprocess.Popen(argv, env=environment, preexec_fn=process_tree.dies_with_this_process())
+    if not stop_gracefully:
+        return process.wait()
+    stopping = threading.Event()
+    previous_handler = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        return_code = process.wait()
+        if stopping.is_set():
+            process_tree.wait_for_group()
+        return return_code
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
 def train(base_dir: Path, image: str, job_name: str) -> int:
     """Run one training job in ``base_dir``; returns the process exit code."""
     context = TrainingContext.from_base_dir(base_dir, job_name=job_name)
     context.model_dir.mkdir(parents=True, exist_ok=True)
     context.output_data_dir.mkdir(parents=True, exist_ok=True)
     try:
+        framework = framework_image(image)
+        if framework is not None:
+            return _run_framework(*launch.training_command(framework, base_dir), stop_gracefully=True)
         algorithm = training_algorithm(image, context.hyperparameters)
         algorithm.train(context)
     except TrainingFailure as failure:
         print(f"Training failed: {failure}", file=sys.stderr, flush=True)
         _write_failure(context.failure_file, str(failure))
         return 1
-    except registry.UnknownImage as unknown:
+    except (registry.UnknownImage, UnsupportedFrameworkVersion, EnvironmentNotBuilt) as unknown:
         print(str(unknown), file=sys.stderr, flush=True)
         _write_failure(context.failure_file, f"ClientError: {unknown}")
         return 1
@@ -145,6 +175,10 @@ def _handler_for(predictor: Predictor) -> type[BaseHTTPRequestHandler]:
 def serve(model_dir: Path, image: str, host: str, port: int) -> int:
     """Load the model and answer invocations until killed; returns non-zero if the model cannot load."""
     try:
+        framework = framework_image(image)
+        if framework is not None:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # main() then ends the model server
+            return _run_framework(*launch.serving_command(framework, model_dir, port), stop_gracefully=False)
         predictor = serving_algorithm(image).load(model_dir)
     except Exception as error:
         traceback.print_exc()

@@ -87,7 +87,17 @@ def kill_descendants(timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def _living_descendants(root: int) -> list[int]:
+def wait_for_group(poll: float = 0.05) -> None:
+    """Wait until no descendant of this process is left in its process group: those the engine's
+    SIGTERM reached have finished (the engine's SIGKILL bounds the wait). Descendants that left the
+    group got no SIGTERM and are not waited for; ``kill_descendants`` ends them."""
+    group = os.getpgid(0)
+    while _living_descendants(os.getpid(), group):
+        time.sleep(poll)
+
+
+def _living_descendants(root: int, group: int | None = None) -> list[int]:
+    """Living descendants of ``root``; with ``group``, only those in that process group."""
     children: dict[int, list[int]] = {}
     living: set[int] = set()
     for entry in os.scandir("/proc"):
@@ -99,9 +109,10 @@ def _living_descendants(root: int) -> list[int]:
         except OSError:  # it exited meanwhile
             continue
         # The fields after the command name, which is in parentheses and may hold spaces and ')'.
-        state, parent = stat[stat.rindex(b")") + 2 :].split()[:2]
+        state, parent, process_group = stat[stat.rindex(b")") + 2 :].split()[:3]
         children.setdefault(int(parent), []).append(int(entry.name))
-        if state not in (b"Z", b"X"):  # a zombie is dead already; its parent reaps it
+        # A zombie is dead already; its parent reaps it.
+        if state not in (b"Z", b"X") and (group is None or int(process_group) == group):
             living.add(int(entry.name))
     found, pending = [], [root]
     while pending:

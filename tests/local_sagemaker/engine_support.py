@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import WaiterError
 
 from include.devstack.settings import local_connection
 from include.local_sagemaker.command import serve_command
@@ -139,9 +140,13 @@ def deploy(sagemaker, name: str, model: str, variants: tuple[str, ...] = ("AllTr
 
 def in_service(sagemaker, name: str) -> dict:
     """Wait for endpoint ``name`` to be InService; returns its description."""
-    sagemaker.get_waiter("endpoint_in_service").wait(
-        EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
+    try:
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+    except WaiterError as error:
+        reason = sagemaker.describe_endpoint(EndpointName=name).get("FailureReason")
+        raise AssertionError(f"endpoint {name} is not InService: {reason}") from error
     return sagemaker.describe_endpoint(EndpointName=name)
 
 

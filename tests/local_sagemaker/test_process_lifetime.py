@@ -123,8 +123,9 @@ def test_a_killed_engine_takes_every_process_it_started_with_it(tmp_path: Path):
         job_processes = processes_under(state_dir / "jobs" / "lifetime-job")
         started = model_servers + job_processes
         assert len(model_servers) == 1
-        # The training container, the script, its child and the detached process.
-        assert len(job_processes) == 4
+        # The training container, the image's training toolkit, the script, its child and the detached
+        # process.
+        assert len(job_processes) == 5
         assert set(script_pids) <= set(job_processes)
 
         engine.send_signal(signal.SIGKILL)

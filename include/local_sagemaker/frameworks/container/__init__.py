@@ -1,0 +1,1 @@
+"""Code that runs inside framework environments: it imports nothing of the engine."""
