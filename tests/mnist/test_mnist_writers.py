@@ -9,6 +9,7 @@ from sklearn.datasets import load_svmlight_file
 
 from include.mnist import load_mnist, write_dataset, write_split
 from include.mnist.dataset import Split
+from include.mnist.idx import read_images, read_labels
 from include.mnist.writers import FORMATS
 from include.recordio import read_dense
 
@@ -71,7 +72,32 @@ def test_recordio_round_trips_through_the_codec(tmp_path, split):
     np.testing.assert_array_equal(labels, split.labels.astype(np.float32))
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+SHARDED = sorted(name for name, fmt in FORMATS.items() if fmt.write_whole_split is None)
+
+
+def test_idx_is_the_seeds_gzip_pair_with_raw_pixels(tmp_path, split):
+    paths = write_split("idx", split, tmp_path, split_name="test")
+    assert [p.name for p in paths] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    raw = split.images if split.images.dtype == np.uint8 else np.rint(split.images * 255)
+    np.testing.assert_array_equal(read_images(paths[0]), raw)
+    np.testing.assert_array_equal(read_labels(paths[1]), split.labels)
+    assert (
+        write_split("idx", split, tmp_path / "again", split_name="test")[0].read_bytes()
+        == paths[0].read_bytes()
+    )
+
+
+def test_csv_digits_are_one_scaled_digit_per_file(tmp_path, split):
+    paths = write_split("csv-digits", split, tmp_path, split_name="test")
+    assert [p.name for p in paths] == [f"data-{i}.csv" for i in range(len(split))]
+    scaled = split.images if split.images.dtype == np.float32 else split.images / 255
+    for index in (0, len(split) - 1):
+        line = paths[index].read_text()
+        assert line.count("\n") == 1
+        np.testing.assert_allclose(np.array(line.split(","), dtype=np.float64), scaled[index], rtol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", SHARDED)
 def test_splits_are_sharded_in_order(tmp_path, tiny, fmt):
     split = Split(tiny.train_images, tiny.train_labels.astype(np.int64))
     paths = write_split(fmt, split, tmp_path, rows_per_shard=5)
@@ -98,9 +124,9 @@ def test_a_failing_writer_leaves_no_file(tmp_path, tiny, monkeypatch):
 
 def test_write_dataset_lays_out_format_and_split(tmp_path):
     dataset = load_mnist("sample")
-    written = write_dataset(dataset, tmp_path, sorted(FORMATS), splits=["validation", "test"])
+    written = write_dataset(dataset, tmp_path, SHARDED, splits=["validation", "test"])
     assert [(w.format, w.split, w.rows) for w in written] == [
-        (fmt, name, 500) for fmt in sorted(FORMATS) for name in ("validation", "test")
+        (fmt, name, 500) for fmt in SHARDED for name in ("validation", "test")
     ]
     assert written[0].paths == [tmp_path / "csv" / "validation" / "part-00000.csv"]
 

@@ -8,6 +8,8 @@ format             extension     content
 ``csv``            csv           no header, label first (training)
 ``csv-features``   csv           no header, features only (inference / batch transform)
 ``recordio``       recordio      recordIO-protobuf dense records, float32 features and label
+``idx``            gz            whole split: the gzip IDX image and label files (``seed_files``)
+``csv-digits``     csv           whole split: one ``data-<i>.csv`` per digit (``seed_files``)
 =================  ============  ===========================================================
 """
 
@@ -24,6 +26,7 @@ from include.mnist.writers.csv import write_csv
 from include.mnist.writers.libsvm import write_libsvm
 from include.mnist.writers.parquet import write_parquet
 from include.mnist.writers.recordio import write_recordio
+from include.mnist.writers.seed_files import write_digit_files, write_idx
 from include.mnist.writers.sharding import DEFAULT_ROWS_PER_SHARD, shard_bounds, shard_name, write_atomically
 
 
@@ -34,7 +37,9 @@ class OutputFormat:
     name: str
     extension: str
     content_type: str
-    write_shard: Callable[[Path, np.ndarray, np.ndarray], None]
+    write_shard: Callable[[Path, np.ndarray, np.ndarray], None] | None
+    # A format of whole files rather than shards writes each split itself: (split name, split, directory).
+    write_whole_split: Callable[[str, Split, Path], list[Path]] | None = None
 
 
 def _streamed(write: Callable[..., None], *, with_labels: bool = True) -> Callable[..., None]:
@@ -56,6 +61,8 @@ FORMATS: dict[str, OutputFormat] = {
         OutputFormat("csv", "csv", "text/csv", _streamed(write_csv)),
         OutputFormat("csv-features", "csv", "text/csv;label_size=0", _streamed(write_csv, with_labels=False)),
         OutputFormat("recordio", "recordio", "application/x-recordio-protobuf", _streamed(write_recordio)),
+        OutputFormat("idx", "gz", "application/gzip", None, write_idx),
+        OutputFormat("csv-digits", "csv", "text/csv", None, write_digit_files),
     )
 }
 
@@ -79,10 +86,18 @@ def output_format(name: str) -> OutputFormat:
 
 
 def write_split(
-    fmt: str, split: Split, directory: Path, *, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD
+    fmt: str,
+    split: Split,
+    directory: Path,
+    *,
+    rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+    split_name: str = "train",
 ) -> list[Path]:
-    """Write ``split`` as ``directory/part-NNNNN.<ext>`` shards of at most ``rows_per_shard`` rows."""
+    """Write ``split`` as ``directory/part-NNNNN.<ext>`` shards of at most ``rows_per_shard`` rows (or as
+    the whole files of a format that has them, named after ``split_name``)."""
     output = output_format(fmt)
+    if output.write_whole_split is not None:
+        return output.write_whole_split(split_name, split, directory)
     paths = []
     for index, (start, stop) in enumerate(shard_bounds(len(split), rows_per_shard)):
         path = directory / shard_name(index, output.extension)
@@ -110,7 +125,9 @@ def write_dataset(
     for fmt in formats:
         for name in splits:
             split = dataset.splits[name]
-            paths = write_split(fmt, split, directory / fmt / name, rows_per_shard=rows_per_shard)
+            paths = write_split(
+                fmt, split, directory / fmt / name, rows_per_shard=rows_per_shard, split_name=name
+            )
             written.append(WrittenSplit(fmt, name, paths, len(split)))
     return written
 
