@@ -45,6 +45,8 @@ _PRESIGN_PARAMETERS = frozenset(
         "x-amz-signature", "x-amz-security-token", "awsaccesskeyid", "signature", "expires",
     }
 )  # fmt: skip
+_SSE = "x-amz-server-side-encryption"
+_KMS_HEADERS = (f"{_SSE}-aws-kms-key-id", f"{_SSE}-context", f"{_SSE}-bucket-key-enabled")
 _DROPPED_RESPONSE_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "server", "date"})
 _CHUNK = 1 << 20
 
@@ -163,6 +165,13 @@ class S3Proxy:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
             original[name] = f"{original[name]},{value}" if name in original else value
         headers = {name: value for name, value in original.items() if name not in _DROPPED_REQUEST_HEADERS}
+        if headers.get(_SSE, "").startswith("aws:kms"):
+            # The store has no KMS and fails such a write (InternalError), where S3 encrypts it with the
+            # account's AWS managed key. The SageMaker SDK asks for that on every source archive it
+            # uploads (fw_utils.tar_and_upload_dir). The store's own encryption at rest stands in.
+            headers[_SSE] = "AES256"
+            for name in _KMS_HEADERS:
+                headers.pop(name, None)
         content_sha = original.get("x-amz-content-sha256", "")
         length = original.get("content-length", "")
         has_body = bool(length) or "transfer-encoding" in original

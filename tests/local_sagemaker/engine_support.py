@@ -54,6 +54,38 @@ def start_engine_process(state_dir: Path) -> tuple[subprocess.Popen, str]:
     return process, match.group(1)
 
 
+# The SageMaker SDK's own configuration file: no telemetry (it would be sent to AWS from a background
+# thread).
+SDK_CONFIG = "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+
+
+def sdk_environment(engine_url: str, home: Path, default_bucket: str | None = None) -> dict[str, str]:
+    """The environment of a SageMaker SDK process driving the engine: its URL and test credentials, and
+    no AWS or SageMaker setting of this machine's user.
+
+    ``default_bucket`` goes in the SDK's configuration file (``Session.DefaultS3Bucket``): the SDK v2
+    otherwise names its default bucket after the account it asks STS at a fixed regional endpoint
+    (``sagemaker.utils.sts_regional_endpoint``), which no endpoint URL setting redirects.
+    """
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "SAGEMAKER_")) and name != "PYTHONPATH"
+    }
+    bucket = f"      Session:\n        DefaultS3Bucket: {default_bucket}\n" if default_bucket else ""
+    (home / "config.yaml").write_text(SDK_CONFIG + bucket)
+    return {
+        **environment,
+        "AWS_ENDPOINT_URL": engine_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(home / "config.yaml"),
+    }
+
+
 def engine_clients(url: str) -> tuple:
     """``(s3, sagemaker, sagemaker-runtime, logs)`` boto3 clients of the engine at ``url``."""
     settings = {

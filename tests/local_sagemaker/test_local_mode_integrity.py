@@ -98,6 +98,21 @@ def test_form_encoded_upload_keeps_its_bytes(s3):
     assert stored["ContentType"] == "application/x-www-form-urlencoded"
 
 
+@pytest.mark.parametrize(
+    "encryption",
+    [
+        {"ServerSideEncryption": "aws:kms"},
+        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/aws/s3", "BucketKeyEnabled": True},
+        {"ServerSideEncryption": "AES256"},
+    ],
+)
+def test_encrypted_writes_are_stored(s3, encryption):
+    # The SageMaker SDK uploads every source archive with SSE-KMS (the AWS managed key).
+    s3.create_bucket(Bucket="encrypted-writes")
+    s3.put_object(Bucket="encrypted-writes", Key="sourcedir.tar.gz", Body=b"archive", **encryption)
+    assert s3.get_object(Bucket="encrypted-writes", Key="sourcedir.tar.gz")["Body"].read() == b"archive"
+
+
 def test_virtual_host_style_write_is_kept(engine, s3):
     s3.create_bucket(Bucket="vhost-bucket")
     status, _, body = _raw(

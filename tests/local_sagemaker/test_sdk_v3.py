@@ -14,42 +14,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_support import REPO, ROLE_ARN, engine_clients, start_engine_process
+from engine_support import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
 
 pytestmark = pytest.mark.slow
 
 SDK_V3_PYTHON = REPO / ".cache" / "sagemaker-sdk-v3" / "bin" / "python"
 WORKFLOW = Path(__file__).resolve().parent / "sdk_v3_workflow.py"
-# The SDK's own configuration file: no telemetry (it would be sent to AWS from a background thread).
-SDK_CONFIG = "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
-
-
 @pytest.fixture(scope="module")
 def engine_url(tmp_path_factory):
     process, url = start_engine_process(tmp_path_factory.mktemp("sdk-v3-engine"))
     yield url
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
-
-
-def _sdk_environment(engine_url: str, home: Path) -> dict[str, str]:
-    """No AWS or SageMaker setting of this machine's user leaks in; role validation is on."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "SAGEMAKER_")) and name != "PYTHONPATH"
-    }
-    (home / "config.yaml").write_text(SDK_CONFIG)
-    return {
-        **environment,
-        "AWS_ENDPOINT_URL": engine_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(home / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
-        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(home / "config.yaml"),
-    }
 
 
 def test_model_trainer_to_endpoint_and_back(engine_url, tmp_path):
@@ -61,7 +37,7 @@ def test_model_trainer_to_endpoint_and_back(engine_url, tmp_path):
     report_path = tmp_path / "report.json"
     finished = subprocess.run(
         [str(SDK_V3_PYTHON), str(WORKFLOW), str(report_path)],
-        env=_sdk_environment(engine_url, tmp_path),
+        env=sdk_environment(engine_url, tmp_path),
         capture_output=True,
         text=True,
         timeout=420,

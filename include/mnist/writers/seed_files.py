@@ -54,7 +54,9 @@ def write_digit_files(split_name: str, split: Split, directory: Path) -> list[Pa
     pixels = _scaled_pixels(split.images)
     paths = []
     for index, row in enumerate(pixels):
-        line = ",".join(f"{value:.9g}" for value in row.tolist()) + "\n"
+        # Every value in one fixed form: the inference toolkit's CSV decoder types each column by itself, and
+        # "0" beside "0.3294" would make a record array rather than a row of floats.
+        line = ",".join(f"{value:.7f}" for value in row.tolist()) + "\n"
         paths.append(
             write_atomically(directory / f"data-{index}.csv", lambda temp, text=line: temp.write_text(text))
         )
