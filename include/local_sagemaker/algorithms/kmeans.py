@@ -35,7 +35,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 
 from include.local_sagemaker.algorithms import mxnet_ndarray, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import ChannelStream, stream_channel
+from include.local_sagemaker.algorithms.channel_data import ChannelStream, reservoir_sample, stream_channel
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     as_mapping,
@@ -168,7 +168,9 @@ def fit_centroids(train: ChannelStream, params: dict) -> np.ndarray:
     # Seeds come from a uniform sample of the whole channel, not from its first mini-batch: files are often
     # sorted (one label per part, or all the 0s first), and a first batch of one class would put every
     # centre in it. The sampling pass also counts the records.
-    seed_sample = reservoir_sample(train, max(params["mini_batch_size"], k * factor), SCORING_BATCH_ROWS)
+    seed_sample, _ = reservoir_sample(
+        train, max(params["mini_batch_size"], k * factor), SCORING_BATCH_ROWS, RANDOM_STATE
+    )
     rows = train.rows
     if rows < k:
         raise client_error(
@@ -241,22 +243,6 @@ def cluster_scores(records: ChannelStream, centroids: np.ndarray, batch_rows: in
         total += float(np.square(distance.astype(np.float64)).sum())
         count += len(batch)
     return {"msd": total / count, "ssd": total}
-
-
-def reservoir_sample(records: ChannelStream, size: int, batch_rows: int) -> np.ndarray:
-    """A uniform sample of ``size`` records of the channel (all of them if it has fewer), in one pass and in
-    memory bounded by ``size + batch_rows`` records: each record draws a random key and the sample keeps the
-    ``size`` smallest keys seen so far (bottom-k sampling, a reservoir sample)."""
-    rng = np.random.default_rng(RANDOM_STATE)
-    sample = np.empty((0, records.feature_dim), dtype=np.float32)
-    keys = np.empty(0)
-    for batch in records.batches(batch_rows):
-        sample = np.concatenate([sample, batch])
-        keys = np.concatenate([keys, rng.random(len(batch))])
-        if len(keys) > size:
-            kept = np.argpartition(keys, size)[:size]
-            sample, keys = sample[kept], keys[kept]
-    return sample
 
 
 def _model_file(model_dir: Path) -> Path:
