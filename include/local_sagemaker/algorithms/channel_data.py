@@ -1,8 +1,8 @@
 """Read a training channel's files into numpy, the way the built-in algorithms accept them.
 
-Two ways: :func:`stream_channel` gives the channel as bounded float32 batches, pass after pass, so an
-algorithm's memory does not grow with the data (k-means, PCA); :func:`read_channel` gives it as one array
-(Linear Learner, XGBoost).
+Two ways: :func:`stream_channel` gives the channel as bounded float32 batches (with their labels if asked),
+pass after pass, so an algorithm's memory does not grow with the data; :func:`read_channel` gives it as one
+array (what the channels an algorithm scores in memory use).
 
 recordIO-protobuf (the default) goes through the project's codec, ``include.recordio.read_dense``;
 CSV has no header, its first ``label_size`` columns are labels (``text/csv;label_size=0`` for data
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -66,18 +67,24 @@ def read_channel(
 
 def stream_channel(
     channel: Channel,
-    feature_dim: int,
+    feature_dim: int | None,
     supported: tuple[str, ...] = (content_types.RECORDIO_PROTOBUF, content_types.CSV),
     default_content_type: str = content_types.RECORDIO_PROTOBUF,
 ) -> ChannelStream:
     """The records of ``channel`` as a :class:`ChannelStream` of bounded batches, checked as
-    :func:`read_channel` checks them.
+    :func:`read_channel` checks them; ``feature_dim`` None takes the width of the first file read.
 
     The content type and the presence of files are checked now; each file's data is checked as it is read.
     """
     media_type, parameters, files = _channel_files(channel, supported, default_content_type)
     labels_per_row = _csv_label_size(channel, parameters) if media_type == content_types.CSV else None
     return ChannelStream(channel, files, feature_dim, labels_per_row)
+
+
+class LabelledRecords(Protocol):
+    """Records read pass after pass as bounded ``(features, labels)`` batches (a :class:`ChannelStream`)."""
+
+    def labelled_batches(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]: ...
 
 
 class ChannelStream:
@@ -87,11 +94,13 @@ class ChannelStream:
     dense reader (files of same-shaped dense records, what the SDK writes; any other recordIO file is
     decoded whole, then cut into batches). CSV files are parsed in chunks. A batch is a C-ordered float32
     array (rows × feature_dim) of at most ``batch_rows`` rows; batches span file boundaries, so all but
-    the last of a pass have exactly ``batch_rows`` rows. Labels are not read (the streaming algorithms are
-    unsupervised).
+    the last of a pass have exactly ``batch_rows`` rows. :meth:`batches` reads features only,
+    :meth:`labelled_batches` the labels too.
     """
 
-    def __init__(self, channel: Channel, files: list[Path], feature_dim: int, csv_label_size: int | None):
+    def __init__(
+        self, channel: Channel, files: list[Path], feature_dim: int | None, csv_label_size: int | None
+    ):
         self.channel = channel
         self.files = files
         self.feature_dim = feature_dim
@@ -108,36 +117,85 @@ class ChannelStream:
     def batches(self, batch_rows: int) -> Iterator[np.ndarray]:
         """One pass over the channel in batches of ``batch_rows`` records. Raises :class:`TrainingFailure`
         if the channel holds no records, or when it reaches a file of bad records or of the wrong width."""
-        pending: list[np.ndarray] = []
+        for features, _ in self._batches(batch_rows, with_labels=False):
+            yield features
+
+    def labelled_batches(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """As :meth:`batches`, with each batch's labels (float64: one per record, or records × label_size
+        for CSV with several labels); ``None`` for a batch holding records of a file without labels."""
+        return self._batches(batch_rows, with_labels=True)
+
+    def _batches(self, batch_rows: int, with_labels: bool) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        pending: list[tuple[np.ndarray, np.ndarray | None]] = []
         pending_rows = total = 0
         for path in self.files:
-            for chunk in self._file_chunks(path, batch_rows):
-                total += len(chunk)
-                while len(chunk):
-                    take = min(batch_rows - pending_rows, len(chunk))
-                    pending.append(chunk[:take])
+            for features, labels in self._file_chunks(path, batch_rows, with_labels):
+                total += len(features)
+                while len(features):
+                    take = min(batch_rows - pending_rows, len(features))
+                    pending.append((features[:take], None if labels is None else labels[:take]))
                     pending_rows += take
-                    chunk = chunk[take:]
+                    features, labels = features[take:], None if labels is None else labels[take:]
                     if pending_rows == batch_rows:
-                        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+                        yield _joined(pending, with_labels)
                         pending, pending_rows = [], 0
         if pending:
-            yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+            yield _joined(pending, with_labels)
         if not total:
             raise _no_records(self.channel, self.files)
         self._rows = total
 
-    def _file_chunks(self, path: Path, chunk_rows: int) -> Iterator[np.ndarray]:
+    def _file_chunks(
+        self, path: Path, chunk_rows: int, with_labels: bool
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         if self.csv_label_size is not None:
             chunks = _csv_chunks(path, self.csv_label_size, chunk_rows)
         else:
             chunks = _recordio_chunks(path, chunk_rows)
         checked = False
-        for chunk in chunks:
+        for features, labels in chunks:
             if not checked:
-                _check_feature_dim(self.channel, path, chunk.shape[1], self.feature_dim, self.csv_label_size)
+                if self.feature_dim is None:
+                    self.feature_dim = features.shape[1]
+                _check_feature_dim(
+                    self.channel, path, features.shape[1], self.feature_dim, self.csv_label_size
+                )
                 checked = True
-            yield chunk
+            yield features, (labels if with_labels else None)
+
+
+def reservoir_sample(
+    records: LabelledRecords, size: int, batch_rows: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A uniform sample of ``size`` records of the channel (all of them if it has fewer) with their labels
+    (``None`` if some records have none), in one pass and in memory bounded by ``size + batch_rows``
+    records: each record draws a random key and the sample keeps the ``size`` smallest keys seen so far
+    (bottom-k sampling, a reservoir sample). The sample's order is not the channel's."""
+    rng = np.random.default_rng(seed)
+    features, labels, keys = None, None, np.empty(0)
+    labelled = True
+    for batch, batch_labels in records.labelled_batches(batch_rows):
+        labelled = labelled and batch_labels is not None
+        features = batch if features is None else np.concatenate([features, batch])
+        if labelled:
+            labels = batch_labels if labels is None else np.concatenate([labels, batch_labels])
+        keys = np.concatenate([keys, rng.random(len(batch))])
+        if len(keys) > size:
+            kept = np.argpartition(keys, size)[:size]
+            features, keys = features[kept], keys[kept]
+            labels = labels[kept] if labelled else None
+    return features, labels if labelled else None
+
+
+def _joined(
+    parts: list[tuple[np.ndarray, np.ndarray | None]], with_labels: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if len(parts) == 1:
+        return parts[0]
+    features = np.concatenate([features for features, _ in parts])
+    if not with_labels or any(labels is None for _, labels in parts):
+        return features, None
+    return features, np.concatenate([labels for _, labels in parts])
 
 
 def _channel_files(
@@ -256,14 +314,14 @@ def _read_csv_file(path: Path, labels_per_row: int) -> ChannelData:
     return ChannelData(features, labels if labels_per_row else None)
 
 
-def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[np.ndarray]:
+def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     from include.recordio import iter_dense  # imported here so CSV-only jobs do not need the codec
 
     batches = iter_dense(path, chunk_rows)
     first_row = 0
     while True:
         try:
-            features, _ = next(batches)
+            features, labels = next(batches)
         except StopIteration:
             return
         except Exception as error:
@@ -272,7 +330,7 @@ def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[np.ndarray]:
         features = features if features.ndim == 2 else features.reshape(len(features), -1)
         _check_finite(path, features, "record", "feature", first_row)
         first_row += len(features)
-        yield features
+        yield features, None if labels is None else np.asarray(labels, dtype=np.float64)
 
 
 def _unreadable_recordio(path: Path, error: Exception) -> TrainingFailure:
@@ -282,7 +340,9 @@ def _unreadable_recordio(path: Path, error: Exception) -> TrainingFailure:
     )
 
 
-def _csv_chunks(path: Path, labels_per_row: int, chunk_rows: int) -> Iterator[np.ndarray]:
+def _csv_chunks(
+    path: Path, labels_per_row: int, chunk_rows: int
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     try:
         reader = pd.read_csv(
             path, header=None, dtype=np.float32, engine="c", skip_blank_lines=True, chunksize=chunk_rows
@@ -309,7 +369,11 @@ def _csv_chunks(path: Path, labels_per_row: int, chunk_rows: int) -> Iterator[np
                 )
             _check_finite(path, values, "line", "column", first_row)
             first_row += len(values)
-            yield np.ascontiguousarray(values[:, labels_per_row:])
+            labels = None
+            if labels_per_row:
+                labels = values[:, 0] if labels_per_row == 1 else values[:, :labels_per_row]
+                labels = labels.astype(np.float64)
+            yield np.ascontiguousarray(values[:, labels_per_row:]), labels
 
 
 def _locate_bad_csv_value(path: Path, error: Exception) -> str:

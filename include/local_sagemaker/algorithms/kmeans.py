@@ -2,9 +2,11 @@
 
 Training is SageMaker's web-scale k-means in two stages, each honouring the hyperparameters that drive it:
 
-1. a streaming mini-batch pass (``MiniBatchKMeans.partial_fit``): ``epochs`` passes over the channel in
-   batches of ``mini_batch_size`` records, read in file order, keeping ``k × extra_center_factor`` centres
-   seeded by ``init_method`` from the first batch; then one more pass counts the records each centre wins;
+1. a streaming mini-batch pass (``MiniBatchKMeans.partial_fit``): ``k × extra_center_factor`` centres
+   seeded by ``init_method`` from a uniform sample of the whole channel (a reservoir of
+   ``max(mini_batch_size, k × extra_center_factor)`` records drawn in one pass, so that files sorted by
+   class still seed every cluster), then ``epochs`` passes over the channel in batches of
+   ``mini_batch_size`` records, read in file order; then one more pass counts the records each centre wins;
 2. the reduction of those centres to ``k`` (SageMaker's "shrinking"): Lloyd's on the centres weighted by
    the records each one won (``KMeans`` with ``local_lloyd_init_method``, ``local_lloyd_num_trials``,
    ``local_lloyd_max_iter``, ``local_lloyd_tol``).
@@ -33,7 +35,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 
 from include.local_sagemaker.algorithms import mxnet_ndarray, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import ChannelStream, stream_channel
+from include.local_sagemaker.algorithms.channel_data import ChannelStream, reservoir_sample, stream_channel
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     as_mapping,
@@ -163,34 +165,44 @@ def fit_centroids(train: ChannelStream, params: dict) -> np.ndarray:
     factor = AUTO_EXTRA_CENTER_FACTOR if factor == "auto" else factor
     trials = params["local_lloyd_num_trials"]
     trials = AUTO_LOCAL_LLOYD_NUM_TRIALS if trials == "auto" else trials
-    batch_size = params["mini_batch_size"]
-    first = next(train.batches(batch_size))
-    # A first batch shorter than a mini-batch is the whole channel; otherwise count only when it matters.
-    rows = len(first) if len(first) < batch_size else None
-    if rows is None and max(k * factor, k) > batch_size:
-        rows = train.rows
-        batch_size = min(max(batch_size, k * factor), rows)  # the first batch must seed every centre
-    if rows is not None and rows < k:
+    # Seeds come from a uniform sample of the whole channel, not from its first mini-batch: files are often
+    # sorted (one label per part, or all the 0s first), and a first batch of one class would put every
+    # centre in it. The sampling pass also counts the records.
+    seed_sample, _ = reservoir_sample(
+        train, max(params["mini_batch_size"], k * factor), SCORING_BATCH_ROWS, RANDOM_STATE
+    )
+    rows = train.rows
+    if rows < k:
         raise client_error(
             f"The 'train' channel has {rows} records, fewer than k={k} clusters", cause="ValueError"
         )
-    centres = k * factor if rows is None else min(k * factor, rows)
-    batch_size = batch_size if rows is None else min(batch_size, rows)
+    centres = min(k * factor, rows)
+    batch_size = min(params["mini_batch_size"], rows)
 
     web_scale = MiniBatchKMeans(
         n_clusters=centres,
         init=_SKLEARN_INIT[params["init_method"]],
         batch_size=batch_size,
+        init_size=len(seed_sample),
         n_init=1,
+        # scikit-learn moves a centre that has won few records to a random record of the current batch; on
+        # sorted files that batch holds a single class, so this would pull the seeds of classes not yet
+        # read into it. Centres that win little weigh little in the reduction below instead.
+        reassignment_ratio=0.0,
         random_state=RANDOM_STATE,
     )
-    steps = 0
+    # The sample is the first step: init_method seeds the centres from it, then one mini-batch update.
+    web_scale.partial_fit(seed_sample)
+    steps = 1
     for _ in range(params["epochs"]):
         for batch in train.batches(batch_size):
             web_scale.partial_fit(batch)
             steps += 1
-    log(f"Read {train.rows} records of {params['feature_dim']} features from channel 'train'")
-    log(f"Mini-batch pass: {centres} centres, batch size {batch_size}, {steps} steps")
+    log(f"Read {rows} records of {params['feature_dim']} features from channel 'train'")
+    log(
+        f"Mini-batch pass: {centres} centres seeded ({params['init_method']}) from a sample of "
+        f"{len(seed_sample)} records, batch size {batch_size}, {steps} steps"
+    )
 
     if centres > k:
         weights = np.zeros(centres, dtype=np.float64)

@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from include.local_sagemaker.algorithms import content_types, linear_learner_model, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import ChannelData, read_channel
+from include.local_sagemaker.algorithms.channel_data import (
+    ChannelData,
+    ChannelStream,
+    read_channel,
+    stream_channel,
+)
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     InvalidValue,
@@ -37,7 +43,13 @@ from include.local_sagemaker.algorithms.hyperparameters import (
     or_auto,
     parse_hyperparameters,
 )
-from include.local_sagemaker.algorithms.linear_learner_fit import LOSSES, REGRESSION_LOSSES, fit, resolve_loss
+from include.local_sagemaker.algorithms.linear_learner_fit import (
+    LOSSES,
+    REGRESSION_LOSSES,
+    fit,
+    resolve_loss,
+    summarise,
+)
 from include.local_sagemaker.algorithms.linear_learner_model import MODEL_FILE, LinearModel
 from include.local_sagemaker.algorithms.linear_learner_scores import LOSS_METRICS, METRICS, channel_metrics
 from include.local_sagemaker.algorithms.metrics import log, log_quality_metric, metric_definition
@@ -161,13 +173,13 @@ class LinearLearnerAlgorithm:
                     "WARNING",
                 )
         feature_dim = None if params["feature_dim"] == "auto" else params["feature_dim"]
-        train = _read_labelled(context, "train", feature_dim, params)
-        feature_dim = train.features.shape[1]
-        log(f"Read {train.rows} records of {feature_dim} features from channel 'train'")
-        validation = _read_labelled(context, "validation", feature_dim, params)
-        test = _read_labelled(context, "test", feature_dim, params)
+        train = CheckedLabels(stream_channel(context.channels["train"], feature_dim), "train", params)
+        summary = summarise(train, params)
+        log(f"Read {summary.rows} records of {train.feature_dim} features from channel 'train'")
+        validation = _read_labelled(context, "validation", train.feature_dim, params)
+        test = _read_labelled(context, "test", train.feature_dim, params)
 
-        model, selection = fit(train, validation, params)
+        model, selection = fit(train, summary, validation, params)
         context.model_dir.mkdir(parents=True, exist_ok=True)
         path = context.model_dir / f"model_{context.current_host}"
         linear_learner_model.save(model, path, extra={"num_models_trained": selection["candidates"]})
@@ -234,26 +246,50 @@ def _check_combinations(params: dict) -> None:
         )
 
 
+class CheckedLabels:
+    """A streamed channel whose batches' labels are checked as they are read (one per record, valid for the
+    predictor type), so a bad label fails the job with its record number wherever it is."""
+
+    def __init__(self, stream: ChannelStream, name: str, params: dict):
+        self.stream = stream
+        self.name = name
+        self.params = params
+
+    @property
+    def feature_dim(self) -> int | None:
+        return self.stream.feature_dim
+
+    def labelled_batches(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        first_record = 0
+        for features, labels in self.stream.labelled_batches(batch_rows):
+            yield features, _checked_labels(self.name, labels, self.params, first_record)
+            first_record += len(features)
+
+
 def _read_labelled(
     context: TrainingContext, name: str, feature_dim: int | None, params: dict
 ) -> ChannelData | None:
     if name not in context.channels:
         return None
     data = read_channel(context.channels[name], feature_dim)
-    if data.labels is None:
+    return ChannelData(data.features, _checked_labels(name, data.labels, params))
+
+
+def _checked_labels(name: str, labels: np.ndarray | None, params: dict, first_record: int = 0) -> np.ndarray:
+    if labels is None:
         raise client_error(
             f"The '{name}' channel has no labels: linear learner needs a label per record "
             "(recordIO Record.label, or the first CSV column)",
             cause="ValueError",
         )
-    labels = np.asarray(data.labels, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
     if labels.ndim != 1:
         raise client_error(f"The '{name}' channel has {labels.shape[1]} labels per record; expected one")
-    _check_labels(name, labels, params)
-    return ChannelData(data.features, labels)
+    _check_labels(name, labels, params, first_record)
+    return labels
 
 
-def _check_labels(name: str, labels: np.ndarray, params: dict) -> None:
+def _check_labels(name: str, labels: np.ndarray, params: dict, first_record: int = 0) -> None:
     predictor_type = params["predictor_type"]
     if predictor_type == "binary_classifier":
         allowed, wording = np.isin(labels, (0.0, 1.0)), "0 or 1"
@@ -268,9 +304,9 @@ def _check_labels(name: str, labels: np.ndarray, params: dict) -> None:
         allowed, wording = np.isfinite(labels), "a finite number"
     if not allowed.all():
         index = int(np.argmin(allowed))
-        label = float(labels[index])
+        label, record = float(labels[index]), first_record + index + 1
         raise client_error(
-            f"Record {index + 1} of the '{name}' channel has label {label!r}; a {predictor_type} "
+            f"Record {record} of the '{name}' channel has label {label!r}; a {predictor_type} "
             f"label must be {wording}",
             cause="ValueError",
         )

@@ -3,11 +3,15 @@
 As on SageMaker, ``num_models`` candidates are trained side by side, differing in regularisation (``wd``)
 and learning rate where those are ``auto``; features are standardised first (``normalize_data``, on at
 most ``num_point_for_scaler`` records) and regression labels too (``normalize_label``). Each epoch streams
-the shuffled records in batches of ``mini_batch_size``; with a ``validation`` channel a candidate stops
-after ``early_stopping_patience`` epochs without a relative improvement of ``early_stopping_tolerance``
-in its validation loss and keeps its best epoch. Binary classifiers then get the decision threshold that
-optimises ``binary_classifier_model_selection_criteria`` on the validation data (else the training data),
-and the candidate that is best on that criterion (classifiers) or loss (regressors) is the model.
+the ``train`` channel (:func:`~include.local_sagemaker.algorithms.channel_data.stream_channel`): it is read
+in windows of a bounded number of records, each window shuffled and cut into batches of
+``mini_batch_size`` that every candidate takes a ``partial_fit`` step on, so memory holds a window, not
+the channel. With a ``validation`` channel a candidate stops after ``early_stopping_patience`` epochs
+without a relative improvement of ``early_stopping_tolerance`` in its validation loss and keeps its best
+epoch. Binary classifiers then get the decision threshold that optimises
+``binary_classifier_model_selection_criteria`` on the validation data (else on a uniform sample of
+``num_calibration_samples`` training records), and the candidate that is best on that criterion
+(classifiers) or loss (regressors) is the model.
 
 Every loss trains with every predictor type, as the SageMaker Python SDK's and SageMaker Spark's validators
 allow (the documentation's table of losses per predictor type is what ``auto`` resolves to). A regression
@@ -18,14 +22,16 @@ the logistic loss.
 
 Models: ``SGDClassifier`` (logistic and hinge losses) and ``SGDRegressor`` (squared, absolute,
 epsilon-insensitive and Huber losses; one per class for a multiclass classifier) trained with
-``partial_fit``; ``LogisticRegression`` (a true softmax) for multiclass ``softmax_loss``;
-``QuantileRegressor`` for ``quantile_loss``. ``optimizer``, ``momentum``,
+``partial_fit``; ``LogisticRegression`` (a true softmax) for multiclass ``softmax_loss`` and
+``QuantileRegressor`` for ``quantile_loss``, which have no incremental fit and so read the whole channel into
+memory. ``optimizer``, ``momentum``,
 ``beta_1``/``beta_2`` and the ``init_*`` settings are validated but scikit-learn's solvers ignore them.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
 
@@ -34,7 +40,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, QuantileRegressor, SGDClassifier, SGDRegressor
 from sklearn.preprocessing import StandardScaler
 
-from include.local_sagemaker.algorithms.channel_data import ChannelData
+from include.local_sagemaker.algorithms.channel_data import ChannelData, LabelledRecords, reservoir_sample
 from include.local_sagemaker.algorithms.linear_learner_model import PROBABILITY_LOSSES, LinearModel
 from include.local_sagemaker.algorithms.linear_learner_scores import binary_threshold, objective_loss
 from include.local_sagemaker.algorithms.metrics import log
@@ -49,6 +55,13 @@ AUTO_LR_SCHEDULER_STEP = 5  # epochs between decays
 AUTO_LR_SCHEDULER_FACTOR = 0.5
 AUTO_LR_SCHEDULER_MINIMUM_LR = 1e-5
 RANDOM_STATE = 0
+# Records are shuffled within windows of this many bytes of features (64 MB: 21,400 MNIST records), the
+# memory an epoch holds whatever the size of the channel.
+SHUFFLE_WINDOW_BYTES = 64 * 1024 * 1024
+PREPARATION_BATCH_ROWS = 10_000  # records per batch of the pass that fits the scaler and counts labels
+# Without a validation channel, thresholds and selection use a sample of the training records: SageMaker's
+# documented default for num_calibration_samples (10,000,000 records) would not be bounded memory.
+AUTO_CALIBRATION_SAMPLES = 20_000
 DEFAULT_LOSS = {
     "binary_classifier": "logistic",
     "multiclass_classifier": "softmax_loss",
@@ -101,58 +114,84 @@ def resolve_loss(params: dict) -> str:
     return DEFAULT_LOSS[params["predictor_type"]] if params["loss"] == "auto" else params["loss"]
 
 
-def fit(train: ChannelData, validation: ChannelData | None, params: dict) -> tuple[LinearModel, dict]:
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What one pass over the ``train`` channel tells before training."""
+
+    rows: int
+    scaler: StandardScaler | None
+    label_mean: float
+    label_scale: float
+    positive_weight: float  # the weight of records labelled 1 (binary classifiers), 1.0 for none
+
+
+def summarise(train: LabelledRecords, params: dict) -> TrainingSummary:
+    """Fit the feature scaler and the label scaling on the first ``num_point_for_scaler`` records and count
+    the records (and positives, for ``positive_example_weight_mult`` ``balanced``) in one bounded pass."""
+    wanted = params["num_point_for_scaler"]
+    scaler = None
+    if params["normalize_data"] != "false":
+        scaler = StandardScaler(with_mean=params["unbias_data"] != "false")
+    label_sample: list[np.ndarray] = []
+    rows = positives = scaled_rows = 0
+    for features, labels in train.labelled_batches(PREPARATION_BATCH_ROWS):
+        if scaled_rows < wanted:
+            head = slice(0, wanted - scaled_rows)
+            if scaler is not None:
+                scaler.partial_fit(features[head])
+            label_sample.append(labels[head])
+            scaled_rows += len(features[head])
+        rows += len(labels)
+        positives += int((labels == 1).sum())
+    label_mean, label_scale = _label_scaling(np.concatenate(label_sample), params)
+    return TrainingSummary(rows, scaler, label_mean, label_scale, _positive_weight(rows, positives, params))
+
+
+def fit(
+    train: LabelledRecords, summary: TrainingSummary, validation: ChannelData | None, params: dict
+) -> tuple[LinearModel, dict]:
     """Train the candidates and return the selected model with a summary of the selection."""
     predictor_type = params["predictor_type"]
     loss = resolve_loss(params)
-    features = train.features
-    labels = train.labels.astype(np.float64)
-    scaler = _scaler(features, params)
-    label_mean, label_scale = _label_scaling(labels, params)
-    scaled = scaler.transform(features) if scaler else features
-    targets = (labels - label_mean) / label_scale
+    scaling = (summary.scaler, params, loss, summary.label_mean, summary.label_scale)
 
     if predictor_type == "multiclass_classifier" and loss == "softmax_loss":
+        scaled, labels = _whole(train, summary)
         models = [_fit_softmax(scaled, labels, params, wd) for wd in _grid(params, learning_rates=False)]
-        linear = [
-            _to_linear(weights, bias, scaler, params, loss, label_mean, label_scale)
-            for weights, bias in models
-        ]
+        linear = [_to_linear(weights, bias, *scaling) for weights, bias in models]
     elif loss == "quantile_loss":
+        scaled, labels = _whole(train, summary)
+        targets = (labels - summary.label_mean) / summary.label_scale
         weights, bias = _fit_quantile(scaled, _regression_targets(targets, params), params)
-        linear = [_to_linear(weights, bias, scaler, params, loss, label_mean, label_scale)]
+        linear = [_to_linear(weights, bias, *scaling)]
     else:
         candidates = [
-            Candidate(number, wd, lr, _sgd_estimator(params, loss, wd, lr, label_scale))
+            Candidate(number, wd, lr, _sgd_estimator(params, loss, wd, lr, summary.label_scale))
             for number, (wd, lr) in enumerate(_grid(params))
         ]
-        _train_sgd(
-            candidates, scaled, targets, labels, validation, params, scaler, loss, label_mean, label_scale
-        )
-        linear = [
-            _to_linear(*candidate.best_state, scaler, params, loss, label_mean, label_scale)
-            for candidate in candidates
-        ]
+        _train_sgd(candidates, train, summary, validation, params, loss)
+        linear = [_to_linear(*candidate.best_state, *scaling) for candidate in candidates]
     return _select(linear, train, validation, params)
 
 
 # --- preprocessing -------------------------------------------------------------------------------
 
 
-def _scaler(features: np.ndarray, params: dict) -> StandardScaler | None:
-    if params["normalize_data"] == "false":
-        return None
-    sample = features[: params["num_point_for_scaler"]]
-    return StandardScaler(with_mean=params["unbias_data"] != "false").fit(sample)
+def _whole(train: LabelledRecords, summary: TrainingSummary) -> tuple[np.ndarray, np.ndarray]:
+    """The whole channel, scaled, for the solvers that have no incremental fit."""
+    features, labels = [], []
+    for batch, batch_labels in train.labelled_batches(PREPARATION_BATCH_ROWS):
+        features.append(summary.scaler.transform(batch) if summary.scaler else batch)
+        labels.append(batch_labels)
+    return np.concatenate(features), np.concatenate(labels)
 
 
 def _label_scaling(labels: np.ndarray, params: dict) -> tuple[float, float]:
     regression = params["predictor_type"] == "regressor" and resolve_loss(params) in REGRESSION_LOSSES
     if not regression or params["normalize_label"] == "false":
         return 0.0, 1.0
-    sample = labels[: params["num_point_for_scaler"]]
-    mean = float(sample.mean()) if params["unbias_label"] != "false" else 0.0
-    scale = float(sample.std()) or 1.0
+    mean = float(labels.mean()) if params["unbias_label"] != "false" else 0.0
+    scale = float(labels.std()) or 1.0
     return mean, scale
 
 
@@ -231,38 +270,42 @@ class _PerClassRegressors:
 
 
 def _train_sgd(
-    candidates, scaled, targets, labels, validation, params, scaler, loss, label_mean, label_scale
-):
+    candidates: list[Candidate],
+    train: LabelledRecords,
+    summary: TrainingSummary,
+    validation: ChannelData | None,
+    params: dict,
+    loss: str,
+) -> None:
     rng = np.random.default_rng(RANDOM_STATE)
-    batch = params["mini_batch_size"]
     # The classes of a classifying loss; a regression loss fits values (per class, for multiclass).
     classes = None
     if loss not in REGRESSION_LOSSES:
         classes = np.array([0.0, 1.0])
         if params["predictor_type"] == "multiclass_classifier":
             classes = np.arange(params["num_classes"], dtype=np.float64)
-    weights = _sample_weights(labels, params)
+    arguments = {"classes": classes} if classes is not None else {}
+    scaling = (summary.scaler, params, loss, summary.label_mean, summary.label_scale)
     for epoch in range(params["epochs"]):
-        order = rng.permutation(len(targets))
         active = [candidate for candidate in candidates if not candidate.stopped]
         for candidate in active:
             candidate.estimator.eta0 = _step_size(candidate.learning_rate, epoch, params)
-        for start in range(0, len(order), batch):
-            rows = order[start : start + batch]
+        for features, labels in _shuffled_batches(train, params["mini_batch_size"], rng):
+            scaled = summary.scaler.transform(features) if summary.scaler else features
+            targets = (labels - summary.label_mean) / summary.label_scale
+            sample_weight = None
+            if summary.positive_weight != 1.0:
+                sample_weight = np.where(labels == 1, summary.positive_weight, 1.0)
             for candidate in active:
-                arguments = {"classes": classes} if classes is not None else {}
-                sample_weight = None if weights is None else weights[rows]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    candidate.estimator.partial_fit(
-                        scaled[rows], targets[rows], sample_weight=sample_weight, **arguments
-                    )
+                    candidate.estimator.partial_fit(scaled, targets, sample_weight=sample_weight, **arguments)
         for candidate in active:
             state = _coefficients(candidate.estimator)
             if validation is None:
                 candidate.best_state = state
                 continue
-            model = _to_linear(*state, scaler, params, loss, label_mean, label_scale)
+            model = _to_linear(*state, *scaling)
             epoch_loss = objective_loss(model, validation.features, validation.labels)
             if epoch_loss < candidate.best_loss * (1 - params["early_stopping_tolerance"]):
                 candidate.best_loss, candidate.best_state = epoch_loss, state
@@ -277,6 +320,27 @@ def _train_sgd(
         log(f"#progress_metric: host=algo-1, completed {100 * (epoch + 1) // params['epochs']} % of epochs")
         if all(candidate.stopped for candidate in candidates):
             break
+
+
+def _shuffled_batches(
+    train: LabelledRecords, batch_rows: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch: windows of whole mini-batches read in order, each shuffled and cut into mini-batches.
+
+    A channel that fits in one window is shuffled as a whole; a larger one is mixed within each window
+    only, so files sorted by label should be shuffled when written (or the channel given a ShuffleConfig).
+    """
+    for features, labels in train.labelled_batches(_window_rows(train, batch_rows)):
+        order = rng.permutation(len(features))
+        for start in range(0, len(order), batch_rows):
+            rows = order[start : start + batch_rows]
+            yield features[rows], labels[rows]
+
+
+def _window_rows(train: LabelledRecords, batch_rows: int) -> int:
+    feature_dim = getattr(train, "feature_dim", None) or 1
+    batches = max(1, SHUFFLE_WINDOW_BYTES // (4 * feature_dim * batch_rows))
+    return batches * batch_rows
 
 
 def _step_size(learning_rate: float, epoch: int, params: dict) -> float:
@@ -294,18 +358,13 @@ def _or(value, auto_value):
     return auto_value if value == "auto" else value
 
 
-def _sample_weights(labels: np.ndarray, params: dict) -> np.ndarray | None:
+def _positive_weight(rows: int, positives: int, params: dict) -> float:
     if params["predictor_type"] != "binary_classifier":
-        return None
+        return 1.0
     multiplier = params["positive_example_weight_mult"]
     if multiplier == "balanced":
-        positives = max(int((labels == 1).sum()), 1)
-        multiplier = (len(labels) - positives) / positives
-    elif multiplier == "auto":
-        multiplier = 1.0
-    if multiplier == 1.0:
-        return None
-    return np.where(labels == 1, multiplier, 1.0)
+        return (rows - max(positives, 1)) / max(positives, 1)
+    return 1.0 if multiplier == "auto" else multiplier
 
 
 def _coefficients(estimator) -> tuple[np.ndarray, np.ndarray]:
@@ -369,13 +428,12 @@ def _to_linear(weights, bias, scaler, params, loss, label_mean, label_scale) -> 
     return LinearModel(params["predictor_type"], loss, weights, bias)
 
 
-def _select(models: list[LinearModel], train: ChannelData, validation: ChannelData | None, params: dict):
-    held_out = validation or train
-    calibration = held_out if validation else _first(train, params)
+def _select(models: list[LinearModel], train: LabelledRecords, validation: ChannelData | None, params: dict):
+    held_out = validation or _calibration_sample(train, params)
     best, best_value, values = None, -np.inf, []
     for model in models:
         if params["predictor_type"] == "binary_classifier":
-            model, value = binary_threshold(model, calibration.features, calibration.labels, params)
+            model, value = binary_threshold(model, held_out.features, held_out.labels, params)
         else:
             value = -objective_loss(model, held_out.features, held_out.labels)
         values.append(value)
@@ -384,12 +442,13 @@ def _select(models: list[LinearModel], train: ChannelData, validation: ChannelDa
     criterion = "loss"
     if params["predictor_type"] == "binary_classifier":
         criterion = params["binary_classifier_model_selection_criteria"]
-    data_name = "validation" if validation else "train"
+    data_name = "validation" if validation else f"{len(held_out.labels)} sampled training"
     log(f"Selected model {values.index(best_value)} of {len(models)} on the {data_name} data ({criterion})")
     return best, {"candidates": len(models), "selection_values": values}
 
 
-def _first(data: ChannelData, params: dict) -> ChannelData:
+def _calibration_sample(train: LabelledRecords, params: dict) -> ChannelData:
     count = params["num_calibration_samples"]
-    count = 10_000_000 if count == "auto" else count
-    return ChannelData(data.features[:count], data.labels[:count])
+    count = AUTO_CALIBRATION_SAMPLES if count == "auto" else count
+    features, labels = reservoir_sample(train, count, PREPARATION_BATCH_ROWS, RANDOM_STATE)
+    return ChannelData(features, labels)

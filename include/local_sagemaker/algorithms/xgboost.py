@@ -3,7 +3,9 @@
 Training follows the open-source container's algorithm mode: hyperparameters validated with its rules
 (:mod:`~include.local_sagemaker.algorithms.xgboost_hyperparameters`), the ``train`` / ``validation``
 channels read in its formats (:mod:`~include.local_sagemaker.algorithms.xgboost_data`), then
-``xgboost.train`` with the validated hyperparameters as parameters (nothing added: XGBoost's defaults apply
+``xgboost.train`` on the ``train`` channel as an iterator-fed ``QuantileDMatrix`` (the data read in bounded
+batches and held as histogram bins, not values; :func:`quantile_bins` says when a ``DMatrix`` is used), with
+the validated hyperparameters as parameters (nothing added: XGBoost's defaults apply
 to what is not given), ``num_round`` boosting rounds, the ``train`` and ``validation`` sets as evaluation
 sets and XGBoost's ``EvaluationMonitor``, which prints ``[3]\\ttrain-merror:0.052\\tvalidation-merror:0.06``.
 CloudWatch shows the tab as ``#011``; the metric definitions ``validation:<metric>`` match that rendering.
@@ -118,7 +120,7 @@ class XGBoostAlgorithm:
                 )
         data_format = channel_format(context.channels)
         csv_weights = params.get("csv_weights", 0)
-        train = read_dmatrix(context.channels["train"], data_format, csv_weights)
+        train = read_dmatrix(context.channels["train"], data_format, csv_weights, quantile_bins(params))
         log(f"Train matrix has {train.num_row()} rows and {train.num_col()} columns")
         validation = None
         if "validation" in context.channels:
@@ -144,6 +146,17 @@ class XGBoostAlgorithm:
 def algorithm_for_image(image_uri: str) -> XGBoostAlgorithm:
     """The algorithm as the image's version runs it (the registry calls this with the image URI)."""
     return XGBoostAlgorithm(xgboost_versions.image_version(image_uri))
+
+
+def quantile_bins(params: dict[str, Any]) -> int | None:
+    """``max_bin`` when the booster trains on histograms (XGBoost's default ``hist`` method), so the ``train``
+    matrix can be a ``QuantileDMatrix`` of bins; None for ``exact``, ``approx``, explicit updaters and
+    ``gblinear``, which read raw values."""
+    if params.get("booster", "gbtree") == "gblinear" or "updater" in params:
+        return None
+    if params.get("tree_method", "auto") not in ("auto", "hist", "gpu_hist"):
+        return None
+    return params.get("max_bin", 256)
 
 
 def train_booster(params: dict[str, Any], train: xgb.DMatrix, validation: xgb.DMatrix | None) -> xgb.Booster:

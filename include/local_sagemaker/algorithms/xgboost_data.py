@@ -14,7 +14,8 @@ Formats, with the label always in the first column:
 * Parquet — every column numeric, the first one the label;
 * recordIO-protobuf — dense or sparse float32 ``Record``\\ s with a label.
 
-The files are parsed with scikit-learn's svmlight reader, pandas, fastparquet and the project's recordIO
+The files are parsed batch by batch, each batch handed to XGBoost through a ``DataIter``
+(:class:`ChannelBatches`), with scikit-learn's svmlight reader, pandas, fastparquet and the project's recordIO
 codec rather than XGBoost's text-URI reader, which is deprecated since XGBoost 3.1 and crashes the process
 on some malformed input; the container's first-line checks and messages are kept.
 """
@@ -22,14 +23,16 @@ on some malformed input; the container's first-line checks and messages are kept
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import xgboost as xgb
-from sklearn.datasets import load_svmlight_files
+from sklearn.datasets import load_svmlight_file
 
 from include.local_sagemaker.algorithms.base import Channel, TrainingFailure
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import user_error
@@ -49,6 +52,8 @@ CONTENT_TYPES = {
     "application/x-recordio-protobuf": RECORDIO_PROTOBUF,
 }
 CHANNELS = ("train", "validation", "code")
+# Records per batch read from a channel: 20,000 dense MNIST records are 63 MB of float32.
+BATCH_ROWS = 20_000
 _CHANNEL_WORDS = {"train": "training", "validation": "validation"}
 
 
@@ -92,35 +97,93 @@ def data_files(channel: Channel) -> list[Path]:
     return [path for path in channel.files() if not path.name.startswith("_")]
 
 
-def read_dmatrix(channel: Channel, data_format: ChannelFormat, csv_weights: int = 0) -> xgb.DMatrix:
-    """Read every data file of ``channel`` into one DMatrix. Raises :class:`TrainingFailure`."""
+def read_dmatrix(
+    channel: Channel, data_format: ChannelFormat, csv_weights: int = 0, max_bin: int | None = None
+) -> xgb.DMatrix:
+    """The channel's data files as a DMatrix built batch by batch from :class:`ChannelBatches`.
+
+    With ``max_bin`` it is a ``QuantileDMatrix``: XGBoost sketches the feature quantiles over the batches
+    and keeps only each value's histogram bin (what the ``hist`` tree method trains on), so neither the
+    raw data nor a concatenated copy of it is ever held. Without, a ``DMatrix`` of the raw values (what the
+    other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`TrainingFailure`.
+    """
     files = [path for path in data_files(channel) if path.stat().st_size > 0]
     if not files:
         raise user_error(
             f"No data in {_CHANNEL_WORDS.get(channel.name, channel.name)} channel path {channel.path}"
         )
-    kind = data_format.kind
+    batches = ChannelBatches(channel, files, data_format.kind, csv_weights)
     try:
-        if kind == LIBSVM:
-            for path in files:
-                _check_libsvm_first_line(path)
-            features, labels, weights = _read_libsvm(files)
-        elif kind == CSV:
-            features, labels, weights = _read_csv(files, csv_weights)
-        elif kind == PARQUET:
-            features, labels, weights = _read_parquet(files)
-        else:
-            features, labels, weights = _read_recordio(files)
+        if max_bin is None:
+            return xgb.DMatrix(batches)
+        return xgb.QuantileDMatrix(batches, max_bin=max_bin)
     except TrainingFailure:
         raise
     except Exception as error:
-        raise user_error(f"Failed to load {kind} data with exception:\n{error}") from None
-    if labels is None or labels.size == 0:
-        raise user_error(
-            "Got input data without labels. Please check the input data set "
-            f"(channel '{channel.name}', {kind}: the label must be the first column)."
-        )
-    return xgb.DMatrix(features, label=labels, weight=weights)
+        # An XGBoost failure on well-formed batches (the reader's own failures are TrainingFailures).
+        raise user_error(f"Failed to load {data_format.kind} data with exception:\n{error}") from None
+
+
+class ChannelBatches(xgb.DataIter):
+    """The records of a channel's files for XGBoost, :data:`BATCH_ROWS` at a time, pass after pass.
+
+    Every batch has the channel's number of columns (XGBoost requires it): for libsvm, whose rows name their
+    columns, that is one more than the largest index in the files, found by a first pass.
+    """
+
+    def __init__(self, channel: Channel, files: list[Path], kind: str, csv_weights: int = 0):
+        super().__init__(release_data=True)
+        self.channel, self.files, self.kind, self.csv_weights = channel, files, kind, csv_weights
+        self._width: int | None = None
+        self._batches: Iterator[tuple] | None = None
+
+    def reset(self) -> None:
+        self._batches = None
+
+    def next(self, input_data: Callable) -> bool:
+        if self._batches is None:
+            self._batches = self._read()
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        features, labels, weights = batch
+        input_data(data=features, label=labels, weight=weights)
+        return True
+
+    def _read(self) -> Iterator[tuple]:
+        try:
+            if self.kind == LIBSVM:
+                batches = self._libsvm()
+            elif self.kind == CSV:
+                batches = _csv_batches(self.files, self.csv_weights)
+            elif self.kind == PARQUET:
+                batches = _parquet_batches(self.files)
+            else:
+                batches = _recordio_batches(self.files)
+            rows = 0
+            for features, labels, weights in batches:
+                if labels is None:
+                    raise user_error(
+                        "Got input data without labels. Please check the input data set "
+                        f"(channel '{self.channel.name}', {self.kind}: the label must be the first column)."
+                    )
+                rows += features.shape[0]
+                yield features, labels, weights
+            if not rows:
+                raise user_error(f"Got no records in channel '{self.channel.name}' ({self.kind})")
+        except TrainingFailure:
+            raise
+        except Exception as error:
+            raise user_error(f"Failed to load {self.kind} data with exception:\n{error}") from None
+
+    def _libsvm(self) -> Iterator[tuple]:
+        if self._width is None:
+            for path in self.files:
+                _check_libsvm_first_line(path)
+            self._width = max((batch.shape[1] for batch, _, _ in _libsvm_batches(self.files)), default=0)
+        for features, labels, weights in _libsvm_batches(self.files):
+            features.resize((features.shape[0], self._width))
+            yield features, labels, weights
 
 
 # --- libsvm --------------------------------------------------------------------------------------
@@ -161,14 +224,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_libsvm(files: list[Path]):
-    try:
-        # zero_based=True keeps every index as its column number, as XGBoost's reader does.
-        loaded = load_svmlight_files([str(path) for path in files], zero_based=True, dtype=np.float32)
-    except ValueError as error:
-        raise ValueError(_locate_bad_libsvm_line(files, error)) from None
-    matrices, labels = loaded[0::2], loaded[1::2]
-    return sp.vstack(matrices, format="csr"), np.concatenate(labels), None
+def _libsvm_batches(files: list[Path]) -> Iterator[tuple]:
+    for path in files:
+        with path.open("rb") as stream:
+            while lines := list(islice(stream, BATCH_ROWS)):
+                try:
+                    # zero_based=True keeps every index as its column number, as XGBoost's reader does.
+                    features, labels = load_svmlight_file(
+                        io.BytesIO(b"".join(lines)), zero_based=True, dtype=np.float32
+                    )
+                except ValueError as error:
+                    raise ValueError(_locate_bad_libsvm_line([path], error)) from None
+                yield features, labels, None
 
 
 def _locate_bad_libsvm_line(files: list[Path], error: Exception) -> str:
@@ -197,29 +264,37 @@ def _libsvm_line_problem(content: str) -> str | None:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def _read_csv(files: list[Path], csv_weights: int):
+def _csv_batches(files: list[Path], csv_weights: int) -> Iterator[tuple]:
     with files[0].open("r", errors="ignore") as stream:
         first_line = stream.readline()
     try:
         delimiter = csv.Sniffer().sniff(first_line).delimiter
     except csv.Error as error:
         raise user_error(f"Could not determine delimiter on line {first_line[:50]}:\n{error}") from None
-    tables = []
+    first_feature = 2 if csv_weights == 1 else 1
+    width = None
     for path in files:
         try:
-            table = pd.read_csv(path, header=None, sep=delimiter, dtype=np.float32, engine="c")
+            chunks = pd.read_csv(
+                path, header=None, sep=delimiter, dtype=np.float32, engine="c", chunksize=BATCH_ROWS
+            )
         except pd.errors.EmptyDataError:
             continue
-        except ValueError as error:
-            raise ValueError(_locate_bad_csv_cell(path, delimiter, error)) from None
-        tables.append(table.to_numpy(dtype=np.float32))
-    widths = {table.shape[1] for table in tables}
-    if len(widths) > 1:
-        raise ValueError(f"files have different numbers of columns: {sorted(widths)}")
-    values = np.concatenate(tables)
-    first_feature = 2 if csv_weights == 1 else 1
-    weights = values[:, 1].copy() if csv_weights == 1 else None
-    return np.ascontiguousarray(values[:, first_feature:]), values[:, 0].copy(), weights
+        with chunks:
+            while True:
+                try:
+                    values = next(chunks).to_numpy(dtype=np.float32)
+                except StopIteration:
+                    break
+                except ValueError as error:
+                    raise ValueError(_locate_bad_csv_cell(path, delimiter, error)) from None
+                if width is not None and values.shape[1] != width:
+                    raise ValueError(
+                        f"files have different numbers of columns: {sorted({width, values.shape[1]})}"
+                    )
+                width = values.shape[1]
+                weights = values[:, 1].copy() if csv_weights == 1 else None
+                yield np.ascontiguousarray(values[:, first_feature:]), values[:, 0].copy(), weights
 
 
 def _locate_bad_csv_cell(path: Path, delimiter: str, error: Exception) -> str:
@@ -235,21 +310,21 @@ def _locate_bad_csv_cell(path: Path, delimiter: str, error: Exception) -> str:
 # --- Parquet and recordIO ------------------------------------------------------------------------
 
 
-def _read_parquet(files: list[Path]):
-    tables = [pd.read_parquet(path, engine="fastparquet") for path in files]
-    values = pd.concat(tables, ignore_index=True).to_numpy(dtype=np.float32)
-    return np.ascontiguousarray(values[:, 1:]), values[:, 0].copy(), None
+def _parquet_batches(files: list[Path]) -> Iterator[tuple]:
+    from fastparquet import ParquetFile
 
-
-def _read_recordio(files: list[Path]):
-    from include.recordio import read_dense
-
-    features, labels = [], []
     for path in files:
-        with path.open("rb") as stream:
-            part_features, part_labels = read_dense(stream)
-        features.append(np.asarray(part_features, dtype=np.float32).reshape(len(part_features), -1))
-        if part_labels is None:
-            return np.concatenate(features), None, None
-        labels.append(np.asarray(part_labels, dtype=np.float32))
-    return np.concatenate(features), np.concatenate(labels), None
+        for table in ParquetFile(str(path)).iter_row_groups():
+            values = table.to_numpy(dtype=np.float32)
+            for start in range(0, len(values), BATCH_ROWS):
+                part = values[start : start + BATCH_ROWS]
+                yield np.ascontiguousarray(part[:, 1:]), part[:, 0].copy(), None
+
+
+def _recordio_batches(files: list[Path]) -> Iterator[tuple]:
+    from include.recordio import iter_dense
+
+    for path in files:
+        for features, labels in iter_dense(path, BATCH_ROWS):
+            features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+            yield features, None if labels is None else np.asarray(labels, dtype=np.float32), None

@@ -115,6 +115,26 @@ def test_extra_center_factor_one_skips_the_reduction(make_job, data, capsys):
     assert_finds_true_centres(mxnet_ndarray.load(context.model_dir / "model_algo-1")[0], true_centres)
 
 
+@pytest.mark.parametrize("init_method", ["random", "kmeans++"])
+def test_class_sorted_data_gets_a_centre_in_every_cluster(make_job, init_method):
+    # One file per cluster, as a converter writing one part per label would: the first mini-batch holds one
+    # cluster only, so centres seeded from it alone miss the others.
+    features, labels, true_centres = blobs(rows=3000, centres=6, dim=5, seed=11)
+    files = {f"part-{label}.pbr": recordio_bytes(features[labels == label]) for label in range(6)}
+    context = make_job(
+        {"k": "6", "feature_dim": "5", "mini_batch_size": "100", "init_method": init_method},
+        {"train": (None, files)},
+    )
+
+    ALGORITHM.train(context)
+
+    centroids = mxnet_ndarray.load(context.model_dir / "model_algo-1")[0]
+    assert_finds_true_centres(centroids, true_centres)
+    closest, _ = pairwise_distances_argmin_min(features, centroids)
+    purity = sum(np.bincount(labels[closest == c]).max() for c in np.unique(closest)) / len(labels)
+    assert purity > 0.99, purity
+
+
 @pytest.mark.parametrize(
     ("hyperparameters", "channels", "reason"),
     [

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include.local_sagemaker.algorithms import mxnet_ndarray, registry
+from include.local_sagemaker.algorithms import linear_learner_fit, mxnet_ndarray, registry
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
 from include.local_sagemaker.algorithms.linear_learner import ALGORITHM
 from include.recordio import read_records
@@ -165,6 +165,50 @@ def test_the_seeds_absolute_loss_binary_classifier_trains_and_thresholds(mnist, 
     assert ((scores >= predictor.model.threshold) == labels).all()
     assert 0.0 < predictor.model.threshold < 1.0
     assert (labels == (mnist.test.labels[:200] == 0)).mean() >= 0.92
+
+
+def test_streams_the_train_channel_in_windows_smaller_than_it(mnist, tmp_path, monkeypatch):
+    # A window of 5 mini-batches and a calibration sample of 500 records, on a channel of several files:
+    # training, thresholds and selection all work from bounded parts of the channel.
+    monkeypatch.setattr(linear_learner_fit, "SHUFFLE_WINDOW_BYTES", 5 * 200 * 784 * 4)
+    monkeypatch.setattr(linear_learner_fit, "AUTO_CALIBRATION_SAMPLES", 500)
+    images, labels = mnist.train.images.astype(np.float32) / 255, (mnist.train.labels == 0).astype(np.float32)
+    parts = np.array_split(np.arange(len(labels)), 3)
+    context = container_tree(
+        tmp_path / "opt_ml",
+        {"predictor_type": "binary_classifier", "feature_dim": "784", "mini_batch_size": "200"},
+        {
+            "train": (
+                RECORDIO,
+                {f"part-{n}.rec": recordio_bytes(images[p], labels[p]) for n, p in enumerate(parts)},
+            ),
+            "test": (
+                RECORDIO,
+                {
+                    "test.rec": recordio_bytes(
+                        mnist.test.images.astype(np.float32) / 255,
+                        (mnist.test.labels == 0).astype(np.float32),
+                    )
+                },
+            ),
+        },
+    )
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        ALGORITHM.train(context)
+
+    assert "on the 500 sampled training data" in log.getvalue()
+    metrics = metrics_from_log(log.getvalue())
+    assert metrics["test:binary_classification_accuracy"] >= 0.97
+    assert metrics["test:roc_auc_score"] > 0.99
+
+
+def test_a_bad_label_past_the_first_batch_is_located(make_job, monkeypatch):
+    monkeypatch.setattr(linear_learner_fit, "PREPARATION_BATCH_ROWS", 2)
+    channels = {"train": ("text/csv", {"a.csv": b"1,0.5\n0,0.1\n", "b.csv": b"1,0.3\n0,0.2\n2,0.4\n"})}
+    assert failure_of(make_job, {"predictor_type": "binary_classifier"}, channels).startswith(
+        "ClientError: Record 5 of the 'train' channel has label 2.0"
+    )
 
 
 # The losses of the SageMaker SDK's validator (sagemaker/amazon/linear_learner.py), written out here rather

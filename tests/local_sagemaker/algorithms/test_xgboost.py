@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from include.local_sagemaker.algorithms import registry, xgboost_versions
+from include.local_sagemaker.algorithms import registry, xgboost_data, xgboost_versions
+from include.local_sagemaker.algorithms import xgboost as xgboost_module
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingFailure
 from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostAlgorithm, XGBoostPredictor
+from include.local_sagemaker.algorithms.xgboost import train_booster as real_train_booster
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import validate
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 from tests.local_sagemaker.algorithms.mnist_test_data import libsvm_bytes, mnist_sample, recordio_bytes
@@ -267,6 +269,77 @@ TRAIN_CSV = {"train": ("text/csv", {"train.csv": csv_bytes(*binary_data(rows=20)
 )
 def test_bad_hyperparameters_fail_with_the_containers_words(make_job, hyperparameters, reason):
     assert failure_of(make_job, hyperparameters, TRAIN_CSV).startswith(reason)
+
+
+WRITERS = {
+    "text/libsvm": libsvm_bytes,
+    "text/csv": csv_bytes,
+    "application/x-recordio-protobuf": recordio_bytes,
+}
+
+
+def recording_train_matrices(monkeypatch) -> list:
+    """Make the algorithm's ``train_booster`` record the ``train`` matrix it is given."""
+    matrices = []
+
+    def recording(params, train, validation):
+        matrices.append(train)
+        return real_train_booster(params, train, validation)
+
+    monkeypatch.setattr(xgboost_module, "train_booster", recording)
+    return matrices
+
+
+@pytest.mark.parametrize("content_type", sorted(WRITERS))
+def test_trains_from_batches_across_files_like_one_dmatrix(make_job, mnist, monkeypatch, content_type):
+    # Batches of 100 records from three files; only the last file's digits use the last pixel (always 0 in
+    # MNIST), so libsvm batches differ in width until the channel's width is applied to all.
+    monkeypatch.setattr(xgboost_data, "BATCH_ROWS", 100)
+    images, labels = mnist.train.images[:900].astype(np.float32), mnist.train.labels[:900].astype(np.float32)
+    images[600:, -1] = 1.0
+    parts = [slice(n * 300, (n + 1) * 300) for n in range(3)]
+    files = {f"part-{n}": WRITERS[content_type](images[part], labels[part]) for n, part in enumerate(parts)}
+    context = make_job({**SEED_HYPERPARAMETERS, "num_round": "5"}, {"train": (content_type, files)})
+    matrices = recording_train_matrices(monkeypatch)
+
+    ALGORITHM.train(context)
+
+    [train] = matrices
+    assert isinstance(train, xgb.QuantileDMatrix)
+    columns = 785 if content_type == "text/libsvm" else 784  # libsvm_bytes writes 1-based indices
+    assert (train.num_row(), train.num_col()) == (900, columns)
+    np.testing.assert_array_equal(train.get_label(), labels)
+    test_images = mnist.test.images.astype(np.float32)
+    request = (csv_bytes(test_images).rstrip(b"\n"), "text/csv")
+    if content_type == "text/libsvm":  # the model's columns are the file's 1-based indices
+        request = (libsvm_bytes(test_images, mnist.test.labels), content_type)
+    body, _ = ALGORITHM.load(context.model_dir).invoke(*request, "text/csv")
+    accuracy = (np.array([float(line) for line in body.decode().splitlines()]) == mnist.test.labels).mean()
+    direct = xgb.train(SEED_PARAMS, xgb.DMatrix(images, label=labels), num_boost_round=5)
+    direct_accuracy = (direct.predict(xgb.DMatrix(test_images)) == mnist.test.labels).mean()
+    assert accuracy > direct_accuracy - 0.03, (accuracy, direct_accuracy)
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "quantile"),
+    [
+        ({}, True),
+        ({"tree_method": "hist", "max_bin": "64"}, True),
+        ({"tree_method": "exact"}, False),
+        ({"tree_method": "approx"}, False),
+        ({"booster": "gblinear"}, False),
+    ],
+)
+def test_a_quantile_matrix_only_for_the_histogram_method(make_job, monkeypatch, hyperparameters, quantile):
+    features, labels = binary_data()
+    context = make_job(
+        {**BINARY, **hyperparameters}, {"train": ("text/csv", {"t.csv": csv_bytes(features, labels)})}
+    )
+    matrices = recording_train_matrices(monkeypatch)
+
+    ALGORITHM.train(context)
+
+    assert isinstance(matrices[0], xgb.QuantileDMatrix) is quantile
 
 
 def test_csv_data_under_the_default_libsvm_content_type_fails_naming_the_file(make_job):
