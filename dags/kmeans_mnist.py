@@ -41,10 +41,10 @@ from mnist_workflows import form
 from mnist_workflows.deploy import deploy
 from mnist_workflows.leaderboard import CLUSTERING_METRICS, record_leaderboard
 from mnist_workflows.planning import plan_run
+from mnist_workflows.reports import clustering_report
 from mnist_workflows.spec import KMEANS_MNIST as SPEC
 from mnist_workflows.training import ingest_mnist, recordio_channels, register_model, train, training_job
 from mnist_workflows.validation import validate
-from operators.clustering_report import ClusteringReportOperator
 
 FEATURE_DIM = 784
 
@@ -106,12 +106,7 @@ def kmeans_mnist():
         return cluster_predictions(runtime, run["endpoint"], digits, labels)
 
     predictions = validate(run, data, assign_clusters)
-    report = ClusteringReportOperator(
-        task_id="clustering_report",
-        predictions_s3_uri=predictions,
-        report_s3_prefix=run["report_prefix"],
-        title="k-means clustering of MNIST — {{ run_id }}",
-    )
+    report = clustering_report(run, predictions, "k-means clustering of MNIST — {{ run_id }}")
     record_leaderboard(SPEC, run, trained, report, CLUSTERING_METRICS)
 
     deployed.endpoint >> predictions >> report >> deployed.teardown

@@ -52,10 +52,10 @@ from mnist_workflows import form
 from mnist_workflows.deploy import deploy
 from mnist_workflows.leaderboard import CLASSIFICATION_METRICS, record_leaderboard
 from mnist_workflows.planning import plan_run
+from mnist_workflows.reports import classification_report
 from mnist_workflows.spec import LINEAR_LEARNER_MNIST as SPEC
 from mnist_workflows.training import ingest_mnist, one_file_per_split, register_model, train, training_job
 from mnist_workflows.validation import validate
-from operators.classification_report import ClassificationReportOperator
 from operators.parquet_to_recordio import ParquetToRecordIOOperator
 
 SPLITS = ("train", "validation", "test")
@@ -168,12 +168,8 @@ def linear_learner_mnist():
         return classification_predictions(runtime, run["endpoint"], digits, labels)
 
     predictions = validate(run, to_recordio["test"].output, classify_zeros)
-    report = ClassificationReportOperator(
-        task_id="classification_report",
-        predictions_s3_uri=predictions,
-        report_s3_prefix=run["report_prefix"],
-        title='Linear Learner on MNIST, "is it a 0?" — {{ run_id }}',
-        class_names=CLASS_NAMES,
+    report = classification_report(
+        run, predictions, 'Linear Learner on MNIST, "is it a 0?" — {{ run_id }}', CLASS_NAMES
     )
     record_leaderboard(SPEC, run, trained, report, CLASSIFICATION_METRICS)
 

@@ -43,11 +43,11 @@ from mnist_workflows import form
 from mnist_workflows.deploy import deploy
 from mnist_workflows.leaderboard import CLUSTERING_METRICS, record_leaderboard
 from mnist_workflows.planning import plan_run
+from mnist_workflows.reports import clustering_report
 from mnist_workflows.spec import PCA_KMEANS_MNIST as SPEC
 from mnist_workflows.training import ingest_mnist, recordio_channels, register_model, train, training_job
 from mnist_workflows.transform import transform, transform_outputs
 from mnist_workflows.validation import read_object, validate, write_object
-from operators.clustering_report import ClusteringReportOperator
 
 FEATURE_DIM = 784
 # Two models, two groups: a group's versions must be interchangeable versions of one model.
@@ -183,12 +183,7 @@ def pca_kmeans_mnist():
         return cluster_predictions(runtime, run["kmeans_endpoint"], projected, labels, images=digits)
 
     predictions = validate(run, data, cluster_projections)
-    report = ClusteringReportOperator(
-        task_id="clustering_report",
-        predictions_s3_uri=predictions,
-        report_s3_prefix=run["report_prefix"],
-        title="PCA + k-means clustering of MNIST — {{ run_id }}",
-    )
+    report = clustering_report(run, predictions, "PCA + k-means clustering of MNIST — {{ run_id }}")
     record_leaderboard(SPEC, run, train_kmeans, report, CLUSTERING_METRICS, pca_training_job=train_pca)
 
     register_pca >> register_kmeans

@@ -45,10 +45,10 @@ from mnist_workflows import form
 from mnist_workflows.deploy import deploy
 from mnist_workflows.leaderboard import CLASSIFICATION_METRICS, record_leaderboard
 from mnist_workflows.planning import plan_run
+from mnist_workflows.reports import classification_report
 from mnist_workflows.spec import XGBOOST_MNIST as SPEC
 from mnist_workflows.training import ingest_mnist, register_model, train, training_job
 from mnist_workflows.validation import validate
-from operators.classification_report import ClassificationReportOperator
 
 DIGITS = [str(digit) for digit in range(10)]
 
@@ -168,12 +168,8 @@ def xgboost_mnist():
         return classification_predictions(runtime, run["endpoint"], digits, labels, content_type=LIBSVM)
 
     predictions = validate(run, data, classify_digits, data_format="libsvm")
-    report = ClassificationReportOperator(
-        task_id="accuracy_report",
-        predictions_s3_uri=predictions,
-        report_s3_prefix=run["report_prefix"],
-        title="XGBoost on MNIST — {{ run_id }}",
-        class_names=DIGITS,
+    report = classification_report(
+        run, predictions, "XGBoost on MNIST — {{ run_id }}", DIGITS, task_id="accuracy_report"
     )
     record_leaderboard(SPEC, run, trained, report, CLASSIFICATION_METRICS)
 

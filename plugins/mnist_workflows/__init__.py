@@ -10,6 +10,8 @@ hyperparameters, its training request, its wiring):
 - :mod:`~mnist_workflows.training` — ingest, the training request and task, model registration;
 - :mod:`~mnist_workflows.deploy` — the ``deploy`` task group, its setups and its teardown;
 - :mod:`~mnist_workflows.validation` — the ``validate`` task and the run's S3 reads and writes;
+- :mod:`~mnist_workflows.transform` — batch transform jobs and the outputs they wrote per input;
+- :mod:`~mnist_workflows.reports` — the clustering and classification report tasks;
 - :mod:`~mnist_workflows.leaderboard` — the ``record_leaderboard`` step.
 
 It sits above ``operators`` and ``include`` and below ``dags``: it imports both, and only DAG files
