@@ -30,59 +30,60 @@ Retries are safe: a retried training or tuning task waits for the job its first 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
-from airflow.sdk import Param, Variable, dag, task
+from airflow.sdk import Param, dag, task
 
 from include.sagemaker_requests import configs
-from include.sagemaker_requests.deployment import deployment
-from include.sagemaker_requests.image_uris import image_uri
-from include.sagemaker_requests.names import run_names
 from include.sweeps.entries import training_entry
 from include.sweeps.grid import expand, point_label
 from include.sweeps.tuning import STRATEGIES, tuned_point, tuning_children, tuning_job
+from mnist_workflows import form
+from mnist_workflows.planning import plan_run
+from mnist_workflows.spec import KMEANS_SWEEP as SPEC
+from mnist_workflows.training import ingest_mnist, recordio_channels
 from operators.leaderboard import LeaderboardOperator
-from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
 from operators.sagemaker_resumable import ResumableTrainingOperator, ResumableTuningOperator
 
 FEATURE_DIM = 784
-MODEL_PACKAGE_GROUP = "kmeans-sweep"
-OBJECTIVE = "test:msd"
+OBJECTIVE = SPEC.metric
 # Airflow fixes a mapped task's concurrency when the file is parsed, so a param cannot change it.
 MAPPED_PARALLEL_JOBS = 4
-# k-means hyperparameters a grid may sweep; feature_dim is fixed by the data.
-SWEEPABLE = (
-    "k",
-    "init_method",
-    "epochs",
-    "mini_batch_size",
-    "extra_center_factor",
-    "local_lloyd_init_method",
-    "local_lloyd_max_iter",
-    "local_lloyd_tol",
-    "local_lloyd_num_trials",
-    "half_life_time_size",
-)
+# k-means hyperparameters a grid may sweep (SPEC.swept); feature_dim is fixed by the data.
+SWEEPABLE = SPEC.swept
 POINT_TAG = "sweep-point"
 
 
+def grid_points(plan) -> dict:
+    """The grid's points, checked and expanded, each with its values, label and training job's name."""
+    points = expand(plan.params["grid"], allowed=SWEEPABLE)
+    if not points:
+        raise ValueError("The grid is empty: give at least one hyperparameter and its values")
+    return {
+        "points": [
+            {
+                "index": index,
+                "values": point,
+                "label": point_label(point),
+                "training_job": plan.stage(f"p{index}").training_job,
+            }
+            for index, point in enumerate(points)
+        ]
+    }
+
+
 @dag(
-    dag_id="kmeans_sweep",
+    **SPEC.dag_arguments(),
+    schedule=SPEC.schedule,
     dag_display_name="k-means sweep on MNIST",
-    schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=2,
     doc_md=__doc__,
     tags=["sagemaker", "mnist", "kmeans", "sweep"],
-    default_args={"owner": "ml-platform", "retries": 2, "retry_delay": timedelta(seconds=20)},
     params={
         "grid": Param(
             {"k": [8, 10, 12], "init_method": ["random", "kmeans++"]},
             type="object",
             title="Hyperparameter grid",
+            section=form.SWEEP,
             description="Hyperparameter name → list of values; every combination is trained once. "
             f"Names: {', '.join(SWEEPABLE)}.",
         ),
@@ -90,6 +91,7 @@ POINT_TAG = "sweep-point"
             "mapped",
             enum=["mapped", "tuning"],
             title="Strategy",
+            section=form.SWEEP,
             description="mapped: one Airflow task and training job per point. tuning: one SageMaker "
             "hyperparameter tuning job over the grid.",
         ),
@@ -97,6 +99,7 @@ POINT_TAG = "sweep-point"
             "Grid",
             enum=list(STRATEGIES),
             title="Tuning strategy",
+            section=form.SWEEP,
             description="For strategy tuning: Grid trains every point once; Random draws as many jobs.",
         ),
         "max_parallel_jobs": Param(
@@ -105,93 +108,38 @@ POINT_TAG = "sweep-point"
             minimum=1,
             maximum=100,
             title="Parallel jobs (tuning)",
+            section=form.SWEEP,
             description="For strategy tuning: training jobs at once. Mapped runs train at most "
             f"{MAPPED_PARALLEL_JOBS} points at once.",
         ),
-        "source": mnist_source_param(),
-        "epochs": Param(
-            1,
-            type="integer",
-            minimum=1,
-            maximum=100,
-            title="Epochs",
-            description="Passes over the training data (unless the grid sweeps epochs).",
+        **form.source(),
+        **form.hyperparameters(
+            epochs=form.epochs(1, "Passes over the training data (unless the grid sweeps epochs)."),
+            mini_batch_size=form.mini_batch_size(
+                5000, "Records per mini-batch (unless the grid sweeps mini_batch_size)."
+            ),
         ),
-        "mini_batch_size": Param(
-            5000,
-            type="integer",
-            minimum=1,
-            title="Mini-batch size",
-            description="Records per mini-batch (unless the grid sweeps mini_batch_size).",
-        ),
-        "instance_type": Param(
-            "ml.m5.large",
-            type="string",
-            pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
-            title="Instance type",
-            description="Of every training job.",
-        ),
+        **form.instance_type("Of every training job."),
         "leaderboard": Param(
-            "kmeans-sweep",
+            SPEC.leaderboard,
             type="string",
             pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
             title="Leaderboard",
+            section=form.SWEEP,
             description="Name of the shared leaderboard under s3://<bucket>/leaderboards/.",
         ),
     },
-    render_template_as_native_obj=True,
 )
 def kmeans_sweep():
-    @task(multiple_outputs=True)
-    def plan_run(dag_run=None, params=None) -> dict:
-        """Check and expand the grid; name this run's jobs and read where it runs."""
-        target = deployment(lambda name, default: Variable.get(name, default=default))
-        points = expand(params["grid"], allowed=SWEEPABLE)
-        if not points:
-            raise ValueError("The grid is empty: give at least one hyperparameter and its values")
-        names = run_names(dag_run.dag_id, dag_run.run_id)
-        prefix = f"s3://{target.bucket}/{names.s3_prefix}"
-        return {
-            **target.to_dict(),
-            "s3_prefix": names.s3_prefix,
-            "tuning_job": names.tuning_job,
-            "image": image_uri("kmeans", target.region),
-            "output_path": f"{prefix}/models",
-            "points": [
-                {
-                    "index": index,
-                    "values": point,
-                    "label": point_label(point),
-                    "training_job": run_names(dag_run.dag_id, dag_run.run_id, f"p{index}").training_job,
-                }
-                for index, point in enumerate(points)
-            ],
-        }
-
-    run = plan_run()
-
-    ingest_mnist = MnistToS3Operator(
-        task_id="ingest_mnist",
-        source="{{ params.source }}",
-        s3_bucket=run["bucket"],
-        s3_prefix=run["s3_prefix"],
-        formats=["recordio"],
-        splits=["train", "test"],
-        create_bucket=True,
-    )
-    data = ingest_mnist.output
+    run = plan_run(SPEC, extra=grid_points)
+    data = ingest_mnist(run, formats=["recordio"], splits=["train", "test"]).output
 
     def point_request(run: dict, data: dict, params: dict, name: str, values: dict) -> dict:
-        recordio = data["outputs"]["recordio"]
-        content_type = "application/x-recordio-protobuf"
         return configs.training_job(
             name=name,
             image=run["image"],
             role_arn=run["role_arn"],
-            channels=[
-                configs.s3_channel("train", recordio["train"]["s3_uri"], content_type),
-                configs.s3_channel("test", recordio["test"]["s3_uri"], content_type),
-            ],
+            channels=recordio_channels(data, ("train", "test")),
             output_path=run["output_path"],
             hyperparameters={
                 "k": 10,
@@ -281,7 +229,7 @@ def kmeans_sweep():
         leaderboard="{{ params.leaderboard }}",
         entries=collect_results(run, train.output, tune.output),
         metric=OBJECTIVE,
-        direction="minimize",
+        direction=SPEC.direction,
     )
     best = "ti.xcom_pull(task_ids='record_leaderboard')['run_best']"
 
@@ -289,7 +237,7 @@ def kmeans_sweep():
         task_id="register_best_model",
         image_uri=run["image"],
         model_url="{{ " + best + "['model_artifact'] }}",
-        package_group_name=MODEL_PACKAGE_GROUP,
+        package_group_name=SPEC.package_group,
         package_group_desc="Best k-means model of each sweep over MNIST",
         package_desc="{{ run_id }}: {{ " + best + "['hyperparameters'] }}",
     )

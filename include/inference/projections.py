@@ -13,10 +13,10 @@ import io
 import numpy as np
 
 from include.inference.batches import invoke_in_batches
+from include.recordio import CONTENT_TYPE as RECORDIO_PROTOBUF
 from include.recordio import read_dense, read_records, write_numpy_to_dense_tensor
 
 PROJECTION_KEY = "projection"
-RECORDIO_PROTOBUF = "application/x-recordio-protobuf"
 
 
 def read_projections(body: bytes) -> np.ndarray:

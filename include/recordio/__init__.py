@@ -8,6 +8,9 @@ and error messages), vectorised so that whole matrices are encoded and decoded w
 - :func:`read_records` — the records of a stream (read-only :class:`RecordView`\\ s of dense files);
 - :func:`read_dense` — a stream straight to ``(features, labels)`` numpy arrays;
 - :func:`iter_dense` — a file to ``(features, labels)`` batches of bounded size.
+
+:data:`CONTENT_TYPE` is the MIME type SageMaker names the format by, in channels (``ContentType``),
+transform jobs and ``InvokeEndpoint`` requests.
 """
 
 from include.recordio.dense_writer import write_numpy_to_dense_tensor
@@ -17,7 +20,10 @@ from include.recordio.record_views import RecordView
 from include.recordio.schema import Record
 from include.recordio.sparse_writer import write_spmatrix_to_sparse_tensor
 
+CONTENT_TYPE = "application/x-recordio-protobuf"
+
 __all__ = [
+    "CONTENT_TYPE",
     "Record",
     "RecordIOError",
     "RecordView",

@@ -17,8 +17,9 @@ from include.mnist.dataset import PIXEL_TYPES, SPLIT_NAMES
 from include.mnist.writers import DEFAULT_ROWS_PER_SHARD, WrittenSplit
 
 
-def mnist_source_param(default: str = DEFAULT_SOURCE) -> Param:
-    """A typed DAG param for the MNIST source, valid in the trigger form; ``sample`` works offline."""
+def mnist_source_param(default: str = DEFAULT_SOURCE, *, section: str | None = None) -> Param:
+    """A typed DAG param for the MNIST source, valid in the trigger form; ``sample`` works offline.
+    ``section`` names the trigger form's group of fields it appears in."""
     return Param(
         default,
         type="string",
@@ -26,6 +27,7 @@ def mnist_source_param(default: str = DEFAULT_SOURCE) -> Param:
         title="MNIST source",
         description="Where to get MNIST. One of: " + ", ".join(VALID_FORMS) + ".",
         examples=["sample", "mnist", "fashion-mnist"],
+        **({"section": section} if section else {}),
     )
 
 

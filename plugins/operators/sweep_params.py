@@ -18,18 +18,23 @@ from include.sweeps.grid import sweep_values, validate_grid
 
 
 def sweep_params(
-    start_date: datetime, swept_names: Sequence[str], *, example: Mapping[str, list]
+    start_date: datetime,
+    swept_names: Sequence[str],
+    *,
+    example: Mapping[str, list],
+    section: str | None = None,
 ) -> dict[str, Param]:
     """``{"sweep_grid": Param, "sweep_start": Param}`` for a DAG whose grid may override ``swept_names``.
 
     The grid's schema only admits those names, each with a non-empty list, so the trigger form and
     ``--dag-run-conf`` refuse a typo before the run starts. ``example``, a grid over some of those names,
-    is shown in the description.
+    is shown in the description. ``section`` names the trigger form's group of fields they appear in.
     """
     names = list(swept_names)
     if not names or not all(isinstance(name, str) and name for name in names):
         raise ValueError(f"A sweep needs the names of the params it may override; got {swept_names!r}")
     validate_grid(example, allowed=names)
+    in_section = {"section": section} if section else {}
     return {
         "sweep_grid": Param(
             {},
@@ -40,6 +45,7 @@ def sweep_params(
             description=f"Values to sweep by logical date, e.g. {json.dumps(example)}: each run takes the "
             "grid point of its schedule period after the sweep start and overrides the params of the "
             f"same name ({', '.join(names)}). Empty: use the params as given.",
+            **in_section,
         ),
         "sweep_start": Param(
             start_date.date().isoformat(),
@@ -48,6 +54,7 @@ def sweep_params(
             title="Sweep start",
             description="The schedule period of this date takes the grid's first point, the next period "
             "the second, and so on, wrapping around after the last.",
+            **in_section,
         ),
     }
 

@@ -16,7 +16,7 @@ import pytest
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.sdk import get_current_context
 from botocore.exceptions import ClientError
-from dag_support import left_deployed, load_dag
+from dag_support import fast_dag, left_deployed
 
 from include.mnist.idx import encode_idx
 from include.mnist.sample import read_sample
@@ -54,11 +54,7 @@ def small_source(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def kmeans_dag():
     """kmeans_mnist, polling SageMaker every second: the engine's jobs take seconds, not minutes."""
-    dag = load_dag(DAG_ID)
-    for task in dag.tasks:
-        if hasattr(task, "check_interval"):
-            task.check_interval = 1
-    return dag
+    return fast_dag(DAG_ID)
 
 
 def task_states(run) -> dict[str, str]:

@@ -4,7 +4,7 @@ leaves nothing deployed. Injected faults are in ``test_dag_faults.py``."""
 from __future__ import annotations
 
 import pytest
-from dag_support import left_deployed, load_dag, read_json
+from dag_support import fast_dag, left_deployed, read_json
 
 from include.sagemaker_requests.names import run_names
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_kmeans_mnist_succeeds_reports_and_tears_down(clients: dict) -> None:
-    run = load_dag("kmeans_mnist").test()
+    run = fast_dag("kmeans_mnist").test()
     assert run.state == "success"
 
     names = run_names("kmeans_mnist", run.run_id)

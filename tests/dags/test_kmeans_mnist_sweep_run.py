@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from dag_support import load_dag, read_json
+from dag_support import fast_dag, read_json
 
 from include.sagemaker_requests.names import run_names
 
@@ -19,7 +19,7 @@ GRID = {"k": [6, 8, 12]}
 
 
 def test_three_logical_dates_train_three_points_onto_one_leaderboard(clients: dict) -> None:
-    dag = load_dag("kmeans_mnist")
+    dag = fast_dag("kmeans_mnist")
     conf = {"sweep_grid": GRID, "sweep_start": "2026-01-01", "validation_records": 200}
     runs = [dag.test(logical_date=sunday, run_conf=conf) for sunday in SUNDAYS]
     assert [run.state for run in runs] == ["success"] * 3

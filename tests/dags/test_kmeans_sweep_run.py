@@ -5,7 +5,7 @@ tuning job. Training tasks are deferrable: their waits ran in the (in-process) t
 from __future__ import annotations
 
 import pytest
-from dag_support import load_dag, read_json
+from dag_support import fast_dag, read_json
 
 from include.sagemaker_requests.names import run_names
 from include.sweeps.grid import expand
@@ -16,10 +16,7 @@ GRID = {"k": [4, 8, 16]}
 
 
 def _sweep(conf: dict):
-    dag = load_dag("kmeans_sweep")
-    # Poll the local jobs every second rather than every 5 s: the test waits less, the flow is the same.
-    dag.get_task("train").partial_kwargs["check_interval"] = 1
-    dag.get_task("tune").check_interval = 1
+    dag = fast_dag("kmeans_sweep")
     run = dag.test(run_conf={"source": "sample", "epochs": 1, **conf})
     instances = run.get_task_instances()
     states = {(ti.task_id, ti.map_index): ti.state for ti in instances}

@@ -4,7 +4,7 @@ recordIO, the binary classifier finds the 0s, the model is registered and nothin
 from __future__ import annotations
 
 import pytest
-from dag_support import left_deployed, load_dag, read_json
+from dag_support import fast_dag, left_deployed, read_json
 
 from include.recordio import read_dense
 from include.sagemaker_requests.deployment import LOCAL_BUCKET
@@ -16,7 +16,7 @@ DAG_ID = "linear_learner_mnist"
 
 
 def test_linear_learner_mnist_finds_the_zeros_and_tears_down(clients: dict) -> None:
-    run = load_dag(DAG_ID).test()
+    run = fast_dag(DAG_ID).test()
     assert run.state == "success"
 
     names = run_names(DAG_ID, run.run_id)

@@ -4,7 +4,7 @@ script mode, the batch transform classifies every test digit, and the model is g
 from __future__ import annotations
 
 import pytest
-from dag_support import left_deployed, load_dag, read_json
+from dag_support import fast_dag, left_deployed, read_json
 
 from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
@@ -15,7 +15,7 @@ DAG_ID = "mnist_batch_transform"
 
 
 def test_script_mode_and_batch_transform_classify_the_test_digits(clients: dict) -> None:
-    run = load_dag(DAG_ID).test()
+    run = fast_dag(DAG_ID).test()
     assert run.state == "success"
 
     names = run_names(DAG_ID, run.run_id)

@@ -5,7 +5,7 @@ a step after both deployments fails."""
 from __future__ import annotations
 
 import pytest
-from dag_support import left_deployed, load_dag, read_json
+from dag_support import fast_dag, left_deployed, read_json
 
 from include.mnist.idx import encode_idx
 from include.mnist.sample import read_sample
@@ -28,7 +28,7 @@ def small_source(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_pca_kmeans_mnist_succeeds_reports_and_tears_down(clients: dict) -> None:
-    dag = load_dag(DAG_ID)
+    dag = fast_dag(DAG_ID)
     run = dag.test()
     assert run.state == "success"
 
@@ -65,7 +65,7 @@ def test_a_failing_validation_fails_the_run_and_tears_down_both_stages(
         raise RuntimeError("injected validation failure")
 
     monkeypatch.setattr(validation, "cluster_predictions", broken)
-    dag = load_dag(DAG_ID)
+    dag = fast_dag(DAG_ID)
     dag.get_task("validate").retries = 0  # fail at once instead of after two retry delays
     run = dag.test(run_conf={"source": small_source})
 

@@ -4,46 +4,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from dag_support import load_dag
 
+from mnist_workflows.spec import DIRECTIONS, SWEPT_BY_DATE
 from operators.sweep_params import run_sweep
 
-# dag id: (params a grid may override, leaderboard, ranking metric, direction)
+# dag id: (params a grid may override, leaderboard, ranking metric, direction), as the DAGs' specs state them
 TRAINING_DAGS = {
-    "kmeans_mnist": (
-        ("k", "epochs", "init_method", "mini_batch_size"),
-        "kmeans-mnist",
-        "test:msd",
-        "minimize",
-    ),
-    "xgboost_mnist": (
-        ("eta", "gamma", "min_child_weight", "num_round", "max_depth"),
-        "xgboost-mnist",
-        "accuracy",
-        "maximize",
-    ),
-    "linear_learner_mnist": (
-        ("epochs", "mini_batch_size", "num_models", "model_selection_criteria"),
-        "linear-learner-mnist",
-        "accuracy",
-        "maximize",
-    ),
-    "pca_kmeans_mnist": (
-        ("num_components", "k", "epochs", "mini_batch_size"),
-        "pca-kmeans-mnist",
-        "purity",
-        "maximize",
-    ),
-    "mnist_batch_transform": (
-        ("hidden_units", "max_iter", "alpha"),
-        "mnist-batch-transform",
-        "accuracy",
-        "maximize",
-    ),
+    spec.dag_id: (spec.swept, spec.leaderboard, spec.metric, spec.direction) for spec in SWEPT_BY_DATE
 }
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.mark.parametrize("dag_id", TRAINING_DAGS)
@@ -86,6 +60,14 @@ def test_a_grid_of_two_values_per_param_walks_week_by_week(dag_id: str) -> None:
     # Names expand alphabetically, the last varying fastest: the second week changes only that one.
     fastest = sorted(swept)[-1]
     assert picked[1]["values"] == {**picked[0]["values"], fastest: grid[fastest][1]}
+
+
+@pytest.mark.parametrize("dag_id", TRAINING_DAGS)
+def test_the_readme_sweep_table_states_the_spec(dag_id: str) -> None:
+    swept, leaderboard, metric, direction = TRAINING_DAGS[dag_id]
+    swept_names = ", ".join(f"`{name}`" for name in swept)
+    row = f"| `{dag_id}` | {swept_names} | `{leaderboard}` | `{metric}`, {DIRECTIONS[direction]} |"
+    assert row in README.read_text().splitlines()
 
 
 def _another_value(param):

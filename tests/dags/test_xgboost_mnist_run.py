@@ -4,7 +4,7 @@ classifies the test digits accurately, registers the model and leaves nothing de
 from __future__ import annotations
 
 import pytest
-from dag_support import left_deployed, load_dag, read_json
+from dag_support import fast_dag, left_deployed, read_json
 
 from include.sagemaker_requests.names import run_names
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 def test_xgboost_mnist_succeeds_reports_accuracy_and_tears_down(clients: dict) -> None:
     # One XGBoost thread: the machine running the tests is shared.
-    run = load_dag("xgboost_mnist").test(run_conf={"nthread": 1})
+    run = fast_dag("xgboost_mnist").test(run_conf={"nthread": 1})
     assert run.state == "success"
 
     names = run_names("xgboost_mnist", run.run_id)

@@ -10,6 +10,9 @@ role: ``get_execution_role()`` works only on a notebook instance. It writes the 
 ten digits and of all of them, read back as the notebook reads them, as JSON.
 """
 
+# The notebook's own spelling, kept as written.
+# ruff: noqa: UP032
+
 import ast
 import json
 import sys

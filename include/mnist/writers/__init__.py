@@ -28,6 +28,7 @@ from include.mnist.writers.parquet import write_parquet
 from include.mnist.writers.recordio import write_recordio
 from include.mnist.writers.seed_files import write_digit_files, write_idx
 from include.mnist.writers.sharding import DEFAULT_ROWS_PER_SHARD, shard_bounds, shard_name, write_atomically
+from include.recordio import CONTENT_TYPE as RECORDIO
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ FORMATS: dict[str, OutputFormat] = {
         OutputFormat("libsvm", "libsvm", "text/libsvm", _streamed(write_libsvm)),
         OutputFormat("csv", "csv", "text/csv", _streamed(write_csv)),
         OutputFormat("csv-features", "csv", "text/csv;label_size=0", _streamed(write_csv, with_labels=False)),
-        OutputFormat("recordio", "recordio", "application/x-recordio-protobuf", _streamed(write_recordio)),
+        OutputFormat("recordio", "recordio", RECORDIO, _streamed(write_recordio)),
         OutputFormat("idx", "gz", "application/gzip", None, write_idx),
         OutputFormat("csv-digits", "csv", "text/csv", None, write_digit_files),
     )
