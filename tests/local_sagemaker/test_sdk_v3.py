@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 
 SDK_V3_PYTHON = REPO / ".cache" / "sagemaker-sdk-v3" / "bin" / "python"
 WORKFLOW = Path(__file__).resolve().parent / "sdk_v3_workflow.py"
+
+
 @pytest.fixture(scope="module")
 def engine_url(tmp_path_factory):
     process, url = start_engine_process(tmp_path_factory.mktemp("sdk-v3-engine"))
