@@ -25,10 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# The framework images the DAGs' defaults and the tests run (MXNet 1.6.0, scikit-learn 1.2-1), each a
+# The framework images the DAGs and the tests run (MXNet 1.6.0, PyTorch, scikit-learn 1.2-1), each a
 # virtual environment built with uv from its lock file (.cache/frameworks; building one again does
 # nothing). `make frameworks` builds every supported one.
-DEFAULT_FRAMEWORKS := mxnet-1.6 sklearn-1.2
+DEFAULT_FRAMEWORKS := mxnet-1.6 pytorch-2.13 sklearn-1.2
 
 $(FRAMEWORK_STAMP): $(STAMP) $(wildcard include/local_sagemaker/frameworks/locks/*.txt)
 	$(PY) -m include.local_sagemaker.frameworks build $(DEFAULT_FRAMEWORKS)

@@ -3,12 +3,12 @@
 Taken from the SageMaker Python SDK v2, ``sagemaker==2.257.7`` (pinned in
 ``benchmarks/requirements-sdk.txt``): the ``registries`` (region -> ECR registry account), ``repository``
 and tag of every version in ``src/sagemaker/image_uri_config/{kmeans,pca,linear-learner,xgboost,sklearn,
-mxnet}.json``, as ``sagemaker.image_uris.retrieve`` combines them for a training image (a CPU instance, the
-version's newest Python). The ECR domain of a
-region is its partition's DNS suffix in botocore's ``botocore/data/endpoints.json``, which ``retrieve``
-reads through botocore's endpoint resolver (``ecr.<region>.<suffix>``). To refresh: install a newer SDK
-into ``.cache/sagemaker-sdk`` (``make sdk``), copy its config files' values here and bump ``SDK_VERSION``;
-``tests/sagemaker_requests/test_image_uris.py`` compares every entry with ``retrieve``.
+mxnet,pytorch}.json``, as ``sagemaker.image_uris.retrieve`` combines them for a training image (a CPU
+instance, the version's newest Python). The ECR domain of a region is its partition's DNS suffix in
+botocore's ``botocore/data/endpoints.json``, which ``retrieve`` reads through botocore's endpoint resolver
+(``ecr.<region>.<suffix>``). To refresh: install a newer SDK into ``.cache/sagemaker-sdk`` (``make sdk``),
+copy its config files' values here and bump ``SDK_VERSION``; ``tests/sagemaker_requests/test_image_uris.py``
+compares every entry with ``retrieve``.
 """
 
 from __future__ import annotations
@@ -182,6 +182,47 @@ DEEP_LEARNING_CONTAINERS = {
     "us-west-1": "763104351884",
     "us-west-2": "763104351884",
 }
+# PyTorch's deep-learning containers (pytorch.json, 2.6.0 and 2.8.0: one table for training and inference).
+PYTORCH_CONTAINERS = {
+    "af-south-1": "626614931356",
+    "ap-east-1": "871362719292",
+    "ap-east-2": "975050140332",
+    "ap-northeast-1": "763104351884",
+    "ap-northeast-2": "763104351884",
+    "ap-northeast-3": "364406365360",
+    "ap-south-1": "763104351884",
+    "ap-south-2": "772153158452",
+    "ap-southeast-1": "763104351884",
+    "ap-southeast-2": "763104351884",
+    "ap-southeast-3": "907027046896",
+    "ap-southeast-4": "457447274322",
+    "ap-southeast-5": "550225433462",
+    "ap-southeast-6": "633930458069",
+    "ap-southeast-7": "590183813437",
+    "ca-central-1": "763104351884",
+    "ca-west-1": "204538143572",
+    "cn-north-1": "727897471807",
+    "cn-northwest-1": "727897471807",
+    "eu-central-1": "763104351884",
+    "eu-central-2": "380420809688",
+    "eu-north-1": "763104351884",
+    "eu-south-1": "692866216735",
+    "eu-south-2": "503227376785",
+    "eu-west-1": "763104351884",
+    "eu-west-2": "763104351884",
+    "eu-west-3": "763104351884",
+    "il-central-1": "780543022126",
+    "me-central-1": "914824155844",
+    "me-south-1": "217643126080",
+    "mx-central-1": "637423239942",
+    "sa-east-1": "763104351884",
+    "us-east-1": "763104351884",
+    "us-east-2": "763104351884",
+    "us-gov-east-1": "446045086412",
+    "us-gov-west-1": "442386744353",
+    "us-west-1": "763104351884",
+    "us-west-2": "763104351884",
+}
 # framework -> version -> (repository, tag, registries). Tags as retrieve() builds them: the 0.90-x and
 # 1.0-1 XGBoost containers and every scikit-learn one carry "-cpu-py3"; "latest" is an alias of "1".
 # sklearn 1.4-2 is listed for training only in this SDK version; its registries are those of the rest.
@@ -219,6 +260,11 @@ IMAGES: dict[str, dict[str, tuple[str, str, dict[str, str]]]] = {
         "1.6.0": ("mxnet-training", "1.6.0-cpu-py3", DEEP_LEARNING_CONTAINERS),
         "1.9.0": ("mxnet-training", "1.9.0-cpu-py38", DEEP_LEARNING_CONTAINERS),
     },
+    # 2.8.0 has a training image only in this SDK version.
+    "pytorch": {
+        "2.6.0": ("pytorch-training", "2.6.0-cpu-py312", PYTORCH_CONTAINERS),
+        "2.8.0": ("pytorch-training", "2.8.0-cpu-py312", PYTORCH_CONTAINERS),
+    },
 }
 # A deep-learning framework serves from a repository of its own, with the training image's tag.
-INFERENCE_REPOSITORIES = {"mxnet-training": "mxnet-inference"}
+INFERENCE_REPOSITORIES = {"mxnet-training": "mxnet-inference", "pytorch-training": "pytorch-inference"}

@@ -21,6 +21,7 @@ DEFAULT_VERSIONS = {
     "xgboost": "1.7-1",
     "sklearn": "1.2-1",
     "mxnet": "1.6.0",
+    "pytorch": "2.6.0",
 }
 
 
@@ -38,7 +39,8 @@ def image_uri(algorithm: str, region: str, version: str | None = None, scope: st
 
     ``version`` is the SDK's framework version (``"1.7-1"``, ``"1"``, ``"latest"`` for XGBoost; ``"1.2-1"``
     for scikit-learn, whose tag the SDK spells ``1.2-1-cpu-py3``). ``scope="inference"`` answers the image
-    that serves the model, which differs from the training image for the deep-learning frameworks (MXNet).
+    that serves the model, which differs from the training image for the deep-learning frameworks (MXNet,
+    PyTorch).
     """
     if scope not in ("training", "inference"):
         raise ValueError(f"Unknown image scope {scope!r}; expected 'training' or 'inference'")

@@ -174,8 +174,8 @@ def test_regions_the_sdk_supports_beyond_the_old_table_all_answer() -> None:
         "us-isof-east-1",
         "us-isof-south-1",
     ):
-        # MXNet's images are published in fewer regions (none in us-isof-*).
-        for algorithm in DEFAULT_VERSIONS.keys() - {"mxnet"}:
+        # The deep-learning images are published in fewer regions (none in us-isof-*).
+        for algorithm in DEFAULT_VERSIONS.keys() - {"mxnet", "pytorch"}:
             assert f".dkr.ecr.{region}.{ecr_domain(region)}/" in image_uri(algorithm, region)
 
 

@@ -1,20 +1,21 @@
 """Fixtures for the entry-point scripts: the MNIST channels they read and the framework interpreters.
 
-``framework_python(name)`` reads the interpreter of a framework environment from ``<NAME>_PYTHON``
-(``MXNET_PYTHON``, ``PYTORCH_PYTHON``) and skips the test when it is unset. The lead wires it to the
-engine's built framework environments (issue 14, item 1) in place of the variables.
+``framework_python(name)`` is the interpreter of the framework environment the DAG's image of that
+framework runs in (``make install`` builds them).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from include.local_sagemaker.frameworks import environments
+from include.local_sagemaker.frameworks.catalog import framework_image
 from include.mnist import MnistDataset, load_mnist
+from include.sagemaker_requests.image_uris import image_uri
 
 # The tests import their shared helpers (``script_mode_support``) from this folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,14 +25,11 @@ from script_mode_support import write_idx_channels
 @pytest.fixture(scope="session")
 def framework_python() -> Callable[[str], Path]:
     def locate(name: str) -> Path:
-        variable = f"{name.upper()}_PYTHON"
-        value = os.environ.get(variable)
-        if not value:
-            pytest.skip(f"{variable} is unset: point it at the python of an environment with {name}")
-        python = Path(value)
-        if not python.is_file():
-            pytest.fail(f"{variable}={value} is not a file; point it at a framework environment's python")
-        return python
+        image = framework_image(image_uri(name, "us-east-1", scope="inference"))
+        try:
+            return environments.built(image.environment) / "bin" / "python"
+        except environments.EnvironmentNotBuilt as error:
+            pytest.fail(str(error))
 
     return locate
 

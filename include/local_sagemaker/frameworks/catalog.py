@@ -30,6 +30,9 @@ class Framework:
     training_module: str | None
     # ``module:function`` that the serving image runs to start its model server.
     serving_entry: str
+    # ``module:function`` with which that entry starts the Java model server (MMS or TorchServe); the
+    # environment's model server stands in for it (container/model_server.py).
+    model_server_start: str = "sagemaker_inference.model_server:start_model_server"
 
 
 FRAMEWORKS = (
@@ -40,6 +43,16 @@ FRAMEWORKS = (
         environments={"1.6.0": "mxnet-1.6", "1.9.0": "mxnet-1.9"},
         training_module="sagemaker_mxnet_container.training:main",
         serving_entry="sagemaker_mxnet_serving_container.serving:main",
+    ),
+    Framework(
+        name="pytorch",
+        repositories=("pytorch-training", "pytorch-inference"),
+        # PyPI's Linux wheels of the images' releases are CUDA builds of several GB; the machine's CPU
+        # build of 2.13 stands in for them (locks/pytorch-2.13.in).
+        environments={"2.6.0": "pytorch-2.13", "2.8.0": "pytorch-2.13"},
+        training_module="sagemaker_pytorch_container.training:main",
+        serving_entry="sagemaker_pytorch_serving_container.serving:main",
+        model_server_start="sagemaker_pytorch_serving_container.torchserve:start_torchserve",
     ),
     Framework(
         name="sklearn",

@@ -113,6 +113,7 @@ def lock(name: str) -> Path:
             "compile",
             "--quiet",
             "--generate-hashes",
+            "--emit-find-links",
             "--python-version",
             PYTHON_VERSION,
             "--python-platform",

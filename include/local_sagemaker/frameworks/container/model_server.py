@@ -1,10 +1,12 @@
 """The model server of a framework image, run by the framework environment's Python.
 
-``python model_server.py --serving-entry sagemaker_mxnet_serving_container.serving:main --port 0``
+``python model_server.py --serving-entry sagemaker_mxnet_serving_container.serving:main
+--replacing sagemaker_inference.model_server:start_model_server --port 0``
 
 The image's own serving entry runs as in the real container: it prepares its environment and calls the
-inference toolkit's ``model_server.start_model_server(handler_service=...)``. That function would start
-Multi Model Server (a Java front end and Python workers); here it is replaced by :func:`start_model_server`,
+function that starts the Java model server with its handler service (the inference toolkit's
+``model_server.start_model_server`` starts Multi Model Server, the PyTorch toolkit's
+``torchserve.start_torchserve`` TorchServe). Here that function is replaced by :func:`start_model_server`,
 which does the toolkit's own preparation (the code directory on the path, ``code/requirements.txt``
 installed) and then hosts the handler service in this process exactly as an MMS worker does
 (awslabs/multi-model-server ``mms/model_loader.py``, ``mms/context.py``): the one class the module defines
@@ -171,17 +173,19 @@ def start_model_server(handler_service: str, port: int, host: str = "127.0.0.1")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="model_server.py")
     parser.add_argument("--serving-entry", required=True, help="module:function the image's server runs")
+    parser.add_argument("--replacing", required=True, help="module:function that starts the Java server")
     parser.add_argument("--port", type=int, default=8080)
     arguments = parser.parse_args(argv)
     # Modules beside this file (the serving contracts written here) import by name, like the toolkits'.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from sagemaker_inference import model_server
-
-    model_server.start_model_server = lambda handler_service=None, **_: start_model_server(
-        handler_service, arguments.port
-    )
-    module_name, _, function = arguments.serving_entry.partition(":")
     try:
+        module_name, _, function = arguments.replacing.partition(":")
+        setattr(
+            importlib.import_module(module_name),
+            function,
+            lambda handler_service=None, **_: start_model_server(handler_service, arguments.port),
+        )
+        module_name, _, function = arguments.serving_entry.partition(":")
         getattr(importlib.import_module(module_name), function)()
     except Exception as error:
         traceback.print_exc()
