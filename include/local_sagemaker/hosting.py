@@ -33,6 +33,7 @@ from pathlib import Path
 
 from include.local_sagemaker.container import READY_PREFIX
 from include.local_sagemaker.errors import ServiceError
+from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
@@ -107,8 +108,9 @@ def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
     """Fill ``model_dir`` as a SageMaker model container sees ``/opt/ml/model``.
 
     The model's ``model.tar.gz`` is extracted into it; for script mode, the ``sourcedir.tar.gz`` that
-    ``SAGEMAKER_SUBMIT_DIRECTORY`` names (as the SageMaker SDK sets it) goes to ``code/`` beside it,
-    where the inference toolkit looks for the user's module.
+    ``SAGEMAKER_SUBMIT_DIRECTORY`` names (as the SageMaker SDK sets it) goes to ``code/`` beside it, where
+    the model server looks for the user's module: only for the images whose server fetches it, as the
+    others find their code in ``model.tar.gz`` alone.
     """
     shutil.rmtree(model_dir, ignore_errors=True)
     model_dir.mkdir(parents=True)
@@ -123,7 +125,13 @@ def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
         _extract_archive(archive, model_dir, model_data_url, "model data")
         archive.unlink()
     submit_directory = (container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY", "")
-    if submit_directory.startswith("s3://"):
+    try:
+        framework = framework_image(container.get("Image", ""))
+    except UnsupportedFrameworkVersion as error:
+        raise DeploymentFailure(str(error)) from error
+    if submit_directory.startswith("s3://") and (
+        framework is None or framework.framework.fetches_source_directory
+    ):
         bucket, key = split_s3_uri(submit_directory, "Environment.SAGEMAKER_SUBMIT_DIRECTORY")
         archive = model_dir.parent / "sourcedir.tar.gz"
         if s3.download(bucket, key, archive) is None:

@@ -30,6 +30,10 @@ class Framework:
     training_module: str | None
     # ``module:function`` that the serving image runs to start its model server.
     serving_entry: str
+    # Whether the serving image fetches the ``SAGEMAKER_SUBMIT_DIRECTORY`` archive from S3 itself. The
+    # images on the inference toolkit do not: their code must be in model.tar.gz under code/, which is
+    # why the SDK's MXNetModel and PyTorchModel repack the model with it.
+    fetches_source_directory: bool
     # ``module:function`` with which that entry starts the Java model server (MMS or TorchServe); the
     # environment's model server stands in for it (container/model_server.py).
     model_server_start: str = "sagemaker_inference.model_server:start_model_server"
@@ -43,6 +47,7 @@ FRAMEWORKS = (
         environments={"1.6.0": "mxnet-1.6", "1.9.0": "mxnet-1.9"},
         training_module="sagemaker_mxnet_container.training:main",
         serving_entry="sagemaker_mxnet_serving_container.serving:main",
+        fetches_source_directory=False,
     ),
     Framework(
         name="pytorch",
@@ -52,6 +57,7 @@ FRAMEWORKS = (
         environments={"2.6.0": "pytorch-2.13", "2.8.0": "pytorch-2.13"},
         training_module="sagemaker_pytorch_container.training:main",
         serving_entry="sagemaker_pytorch_serving_container.serving:main",
+        fetches_source_directory=False,
         model_server_start="sagemaker_pytorch_serving_container.torchserve:start_torchserve",
     ),
     Framework(
@@ -62,6 +68,8 @@ FRAMEWORKS = (
         # The image's own serving package is not published; this is its contract on the inference toolkit
         # (container/sklearn_serving.py).
         serving_entry="sklearn_serving:main",
+        # Its server (on the legacy sagemaker-containers) downloads it; SKLearnModel does not repack.
+        fetches_source_directory=True,
     ),
 )
 

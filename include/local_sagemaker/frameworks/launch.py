@@ -64,6 +64,8 @@ def serving_command(image: FrameworkImage, model_dir: Path, port: int) -> tuple[
         str(MODEL_SERVER),
         "--serving-entry",
         image.framework.serving_entry,
+        "--replacing",
+        image.framework.model_server_start,
         "--port",
         str(port),
     ]
