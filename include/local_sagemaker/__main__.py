@@ -10,6 +10,7 @@ import sys
 import threading
 
 from include.local_sagemaker.engine import LocalSageMaker
+from include.local_sagemaker.frameworks import environments
 from include.local_sagemaker.object_store import ObjectStore
 
 STORE_ACCESS_KEY_VARIABLE = "LOCAL_SAGEMAKER_STORE_ACCESS_KEY_ID"
@@ -43,7 +44,20 @@ def main(argv: list[str] | None = None) -> int:
         f"with the credentials in ${STORE_ACCESS_KEY_VARIABLE} and ${STORE_SECRET_KEY_VARIABLE}; "
         "without it the engine runs its own SeaweedFS under --state-dir",
     )
+    serve.add_argument(
+        "--build-frameworks",
+        metavar="NAME",
+        nargs="+",
+        default=[],
+        help="framework environments to build (or find built) before serving, e.g. mxnet-1.6 sklearn-1.2 "
+        f"(of {', '.join(environments.names())}); building needs the package index the first time",
+    )
     arguments = parser.parse_args(argv)
+    unknown = sorted(set(arguments.build_frameworks) - set(environments.names()))
+    if unknown:
+        parser.error(f"--build-frameworks: unknown environments {unknown}; known: {environments.names()}")
+    for name in arguments.build_frameworks:
+        print(f"framework environment {name}: {environments.build(name)}", flush=True)
     store = None
     if arguments.object_store:
         credentials = [

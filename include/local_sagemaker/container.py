@@ -1,13 +1,15 @@
 """The algorithm container, without Docker: ``python -m include.local_sagemaker.container train|serve``.
 
 ``train`` follows SageMaker's training contract: it reads the ``/opt/ml``-style tree under
-``SAGEMAKER_BASE_DIR`` (the engine prepared it), runs the algorithm that the image URI selects,
-writes ``output/success`` or ``output/failure`` (whose first 1024 characters become the job's
-``FailureReason``) and exits 0 or non-zero.
+``SAGEMAKER_BASE_DIR`` (the engine prepared it), runs what the image URI selects (a built-in algorithm,
+or a framework image's own training toolkit in its environment, ``frameworks``), writes
+``output/success`` or ``output/failure`` (whose first 1024 characters become the job's ``FailureReason``)
+and exits 0 or non-zero.
 
-``serve`` follows the hosting contract: it loads the model once, then answers ``GET /ping`` and
-``POST /invocations`` over HTTP. It prints ``serving port=<port>`` once it listens, so the engine can
-bind it to port 0 and learn the port without a race.
+``serve`` follows the hosting contract: it loads the model once (or starts a framework image's own model
+server in its environment), then answers ``GET /ping`` and ``POST /invocations`` over HTTP. The server
+prints ``serving port=<port>`` once it listens, so the engine can bind it to port 0 and learn the port
+without a race.
 
 Both die with the engine that started them (even by SIGKILL), as a SageMaker instance would be torn
 down, and take every process they started with them when they end (``process_tree``).

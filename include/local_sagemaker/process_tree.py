@@ -15,9 +15,11 @@ engine's pid in ``LOCAL_SAGEMAKER_PARENT_PID``. Four rules (Linux only) leave no
    (it finished, the engine stopped it with SIGTERM, or the engine died) it SIGKILLs all its
    descendants. (A training container running a built-in algorithm still dies at SIGTERM at once;
    rule 4 covers it, as such algorithms start no process outside the group.)
-3. A user's script (script mode) dies with its container however the container dies: it is started
+3. A user's script (script mode), or a framework image's own process (its training toolkit or model
+   server, which starts the script), dies with its container however the container dies: it is started
    with ``PR_SET_PDEATHSIG(SIGKILL)``. Here the thread caveat does not bite: the container's main
-   thread forks the script and lives as long as the container.
+   thread forks it and lives as long as the container. Whatever that process starts in turn is the
+   container's descendant, and rule 2 covers it.
 4. Once a container's main process has exited, the engine SIGKILLs what is left of its process group,
    as SageMaker removes a container whose main process ended.
 

@@ -5,7 +5,7 @@ entry point's source directory (the notebook's cells name ``entry_point="mnist.p
 the engine's URL in ``AWS_ENDPOINT_URL``; the sample data is already in ``sagemaker-sample-data-<region>``.
 For ``mxnet`` the estimator is the notebook's own (amazon-sagemaker-examples,
 ``sagemaker-python-sdk/mxnet_mnist/mxnet_mnist_with_batch_transform.ipynb``), its SDK v1 argument names
-included; ``sklearn`` makes the same calls with the scikit-learn estimator. The only line changed is the
+included; ``pytorch`` and ``sklearn`` make the same calls with their estimators. The only line changed is the
 role: ``get_execution_role()`` works only on a notebook instance. It writes the predictions of the first
 ten digits and of all of them, read back as the notebook reads them, as JSON.
 """
@@ -18,6 +18,7 @@ import json
 import sys
 
 from sagemaker.mxnet import MXNet
+from sagemaker.pytorch import PyTorch
 from sagemaker.s3 import S3Downloader
 from sagemaker.session import Session
 from sagemaker.sklearn import SKLearn
@@ -41,6 +42,18 @@ if framework == "mxnet":
         train_instance_type="ml.m4.xlarge",
         framework_version="1.6.0",
         py_version="py3",
+        hyperparameters={"learning-rate": 0.1},
+    )
+elif framework == "pytorch":
+    mnist_estimator = PyTorch(
+        entry_point="mnist.py",
+        role=role,
+        output_path=model_artifacts_location,
+        code_location=custom_code_upload_location,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        framework_version="2.6.0",
+        py_version="py312",
         hyperparameters={"learning-rate": 0.1},
     )
 else:

@@ -19,16 +19,17 @@ from engine_support import REPO, ROLE_ARN, engine_clients, sdk_environment, star
 
 from include.mnist import load_mnist
 from include.mnist.writers import write_dataset
-from include.training_scripts import MNIST_MXNET, MNIST_SKLEARN
+from include.training_scripts import MNIST_MXNET, MNIST_PYTORCH, MNIST_SKLEARN
 
 pytestmark = pytest.mark.slow
 
 SDK_PYTHON = REPO / ".cache" / "sagemaker-sdk" / "bin" / "python"
 WORKFLOW = REPO / "tests" / "local_sagemaker" / "sdk_v2_seed_workflow.py"
 SAMPLE_BUCKET = "sagemaker-sample-data-us-east-1"
-SOURCE_DIRS = {"mxnet": MNIST_MXNET, "sklearn": MNIST_SKLEARN}
+SOURCE_DIRS = {"mxnet": MNIST_MXNET, "pytorch": MNIST_PYTORCH, "sklearn": MNIST_SKLEARN}
 IMAGES = {
     "mxnet": "763104351884.dkr.ecr.us-east-1.amazonaws.com/mxnet-training:1.6.0-cpu-py3",
+    "pytorch": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312",
     "sklearn": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
 }
 
@@ -61,7 +62,7 @@ def test_labels(engine_url, tmp_path_factory) -> list[int]:
     return [int(label) for label in dataset.test.labels]
 
 
-@pytest.mark.parametrize("framework", ["mxnet", "sklearn"])
+@pytest.mark.parametrize("framework", ["mxnet", "pytorch", "sklearn"])
 def test_the_seed_trains_transforms_and_reads_back(engine_url, test_labels, tmp_path, framework):
     if not SDK_PYTHON.exists():
         message = f"the SDK's virtualenv {SDK_PYTHON.parent.parent} is not built: run `make sdk`"

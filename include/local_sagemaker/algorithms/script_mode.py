@@ -10,9 +10,11 @@ then ``transform_fn`` or ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per req
 environment names no ``SAGEMAKER_PROGRAM`` fails to load in the scikit-learn image, as the real one does
 (:data:`NO_MODEL_FN`): its endpoint fails, and so does a transform job using it.
 
-There is no framework image here: the script runs with the Python interpreter and packages of the
-environment the engine runs in (scikit-learn, xgboost, numpy, pandas... but not, say, PyTorch unless
-installed), and a ``requirements.txt`` in the source directory is not installed.
+This runs the entry points of the images that have no framework environment of their own
+(``include/local_sagemaker/frameworks`` serves MXNet, PyTorch and scikit-learn through AWS's toolkits): the
+XGBoost image in script mode, whose container toolkit is not published. The script runs with the
+interpreter and packages of the engine's own environment (xgboost, scikit-learn, numpy, pandas), and a
+``requirements.txt`` in the source directory is not installed.
 """
 
 from __future__ import annotations
