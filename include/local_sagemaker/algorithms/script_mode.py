@@ -6,13 +6,12 @@ engine has extracted the ``sagemaker_submit_directory`` archive to ``<base>/code
 (``--epochs 10``) and in ``SM_HP_<NAME>``, the channels in ``SM_CHANNEL_<NAME>``, the model directory in
 ``SM_MODEL_DIR``; a non-zero exit writes ``output/failure`` in the toolkit's ``ExecuteUserScriptError``
 wording. Serving follows the sagemaker-inference-toolkit handler contract (§4.6): ``model_fn`` once,
-then ``transform_fn`` or ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request. A model whose
-environment names no ``SAGEMAKER_PROGRAM`` fails to load in the scikit-learn image, as the real one does
-(:data:`NO_MODEL_FN`): its endpoint fails, and so does a transform job using it.
+then ``transform_fn`` or ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request; a module without
+``model_fn`` fails to load (:data:`NO_MODEL_FN`).
 
 This runs the entry points of the images that have no framework environment of their own
-(``include/local_sagemaker/frameworks`` serves MXNet, PyTorch and scikit-learn through AWS's toolkits): the
-XGBoost image in script mode, whose container toolkit is not published. The script runs with the
+(``include/local_sagemaker/frameworks`` runs MXNet, PyTorch and scikit-learn through AWS's toolkits):
+the XGBoost image in script mode, whose container toolkit is not published. The script runs with the
 interpreter and packages of the engine's own environment (xgboost, scikit-learn, numpy, pandas), and a
 ``requirements.txt`` in the source directory is not installed.
 """
@@ -37,21 +36,19 @@ import numpy as np
 
 from include.local_sagemaker import process_tree
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
-from include.local_sagemaker.algorithms.registry import FRAMEWORK_REPOSITORIES, repository_of
+from include.local_sagemaker.algorithms.registry import FRAMEWORK_REPOSITORIES
 
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
 PROGRAM_VARIABLE = "SAGEMAKER_PROGRAM"
 # The module a framework's model server imports when SAGEMAKER_PROGRAM is unset: the inference toolkit's
 # default (``DEFAULT_MODULE_NAME`` in aws/sagemaker-inference-toolkit ``environment.py``), which the
-# PyTorch, MXNet and TensorFlow images serve through. The scikit-learn image's server
-# (aws/sagemaker-scikit-learn-container ``serving.py``, ``main``) imports the module SAGEMAKER_PROGRAM
-# names and no other, so without it no user module, and no ``model_fn``, is ever loaded.
+# TensorFlow images serve through.
 TOOLKIT_DEFAULT_PROGRAM = "inference.py"
-_NO_DEFAULT_PROGRAM = frozenset({"sagemaker-scikit-learn"})
 # What the framework's default ``model_fn`` raises (NotImplementedError) when the user gave none:
-# ``default_model_fn`` of aws/sagemaker-containers ``_transformer.py``, which the scikit-learn image's
-# server uses, and of its ``handler_service.py``; one line here, as it becomes a FailureReason.
+# ``default_model_fn`` of aws/sagemaker-containers ``_transformer.py`` and of its
+# ``handler_service.py``; one line here, as it becomes a FailureReason. The scikit-learn image's server
+# (frameworks/container/sklearn_serving.py) words it the same.
 NO_MODEL_FN = (
     "Please provide a model_fn implementation. "
     "See documentation for model_fn at https://github.com/aws/sagemaker-python-sdk"
@@ -172,18 +169,12 @@ def _execute_user_script_error(return_code: int, stderr_tail: list[str], command
 
 
 class ScriptModeAlgorithm:
-    """The user's entry point in place of a built-in algorithm.
-
-    ``default_program`` is the module its model server loads when the model's environment names no
-    ``SAGEMAKER_PROGRAM`` (None: no module at all, as in the scikit-learn image).
-    """
+    """The user's entry point in place of a built-in algorithm; its model server loads the module
+    ``SAGEMAKER_PROGRAM`` names, or the toolkit's default one."""
 
     image_repositories = FRAMEWORK_REPOSITORIES
     # The user's metrics come from the job's own AlgorithmSpecification.MetricDefinitions.
     metric_definitions: tuple[dict[str, str], ...] = ()
-
-    def __init__(self, default_program: str | None = TOOLKIT_DEFAULT_PROGRAM):
-        self.default_program = default_program
 
     def train(self, context: TrainingContext) -> None:
         user, framework = split_hyperparameters(decode_hyperparameters(context.hyperparameters))
@@ -249,12 +240,7 @@ class ScriptModeAlgorithm:
             raise TrainingFailure(reason)
 
     def load(self, model_dir: Path) -> ScriptPredictor:
-        program = os.environ.get(PROGRAM_VARIABLE) or self.default_program
-        if program is None:
-            raise NotImplementedError(
-                f"{NO_MODEL_FN} (the model's environment sets no {PROGRAM_VARIABLE}, so the framework's "
-                "model server loaded no user module to take model_fn from)"
-            )
+        program = os.environ.get(PROGRAM_VARIABLE) or TOOLKIT_DEFAULT_PROGRAM
         code_dir = model_dir / "code"
         path = code_dir / program
         if not path.exists():
@@ -389,9 +375,3 @@ class ScriptPredictor:
 
 
 ALGORITHM = ScriptModeAlgorithm()
-
-
-def algorithm_for_image(image_uri: str) -> ScriptModeAlgorithm:
-    """Script mode as a framework image serves it (the registry calls this with the image URI)."""
-    repository = repository_of(image_uri)
-    return ScriptModeAlgorithm(None if repository in _NO_DEFAULT_PROGRAM else TOOLKIT_DEFAULT_PROGRAM)
