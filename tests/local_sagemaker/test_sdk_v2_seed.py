@@ -84,6 +84,7 @@ def test_the_seed_trains_transforms_and_reads_back(engine_url, test_labels, tmp_
     output = (finished.stdout + finished.stderr)[-8000:]
     assert finished.returncode == 0, output
     result = json.loads(result_file.read_text())
+    print(f"{framework}: {result['seconds']}")
     assert result["training_image"] == IMAGES[framework]
 
     # The notebook's own read-back: the first ten digits...
