@@ -81,8 +81,9 @@ def _record_set_channels(operation: str, prefix: str = "") -> tuple[Allowed, ...
         Allowed(
             operation,
             f"{prefix}InputDataConfig[*].DataSource.S3DataSource.S3DataDistributionType",
-            "The SDK's RecordSet shards its objects across instances (ShardedByS3Key), the DAG replicates "
-            "them; on the one instance every DAG trains on, both give it every object.",
+            "The SDK's RecordSet shards its objects across instances (ShardedByS3Key), a one-instance DAG "
+            "replicates them; on one instance both give it every object (kmeans_mnist, on the seed's two "
+            "instances, shards as the SDK does).",
             dag="FullyReplicated",
             sdk="ShardedByS3Key",
             when=_single_instance,
