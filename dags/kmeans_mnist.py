@@ -8,9 +8,11 @@ algorithm, deploy the model, and see how well the clusters match the true digits
    `sagemaker_bucket`, `sagemaker_role_arn`, `sagemaker_region`; local defaults otherwise) and settles the
    hyperparameters: the params, or the grid point of the run's logical date (*Sweeping by backfill*).
 2. **ingest_mnist** — loads MNIST from the chosen source (the offline sample by default) and uploads
-   the train and test splits as recordIO-protobuf.
-3. **train** — a k-means training job (`k` clusters, 784 features) with the test channel, so SageMaker
-   reports `test:msd`. **register_model** records the model in the `kmeans-mnist` model package group.
+   the train and test splits as recordIO-protobuf, each in at least one object per training instance.
+3. **train** — a k-means training job (`k` clusters, 784 features) on *instance_count* instances (the
+   seed's 2), each reading its share of the objects (`ShardedByS3Key`, as the SageMaker SDK sends), with
+   the test channel, so SageMaker reports `test:msd`. **register_model** records the model in the
+   `kmeans-mnist` model package group.
 4. **create_model → create_endpoint_config → create_endpoint** — deploy the model (setup tasks).
 5. **validate** — sends the test digits to the endpoint as CSV and keeps each one's
    `closest_cluster` and `distance_to_cluster`.
@@ -70,13 +72,16 @@ FEATURE_DIM = 784
                 500, "Records per mini-batch of the web-scale pass (the seed uses 500)."
             ),
         ),
+        **form.instance_count(2, "Instances the training job runs on, each on its share of the data."),
         **form.deployment(),
         **form.sweep(SPEC, example={"k": [8, 10, 12]}),
     },
 )
 def kmeans_mnist():
     run = plan_run(SPEC)
-    data = ingest_mnist(run, formats=["recordio"], splits=["train", "test"]).output
+    data = ingest_mnist(
+        run, formats=["recordio"], splits=["train", "test"], min_shards="{{ params.instance_count }}"
+    ).output
 
     @task
     def training_request(run: dict, data: dict, params=None) -> dict:
@@ -85,7 +90,7 @@ def kmeans_mnist():
         return training_job(
             run,
             params,
-            channels=recordio_channels(data, ("train", "test")),
+            channels=recordio_channels(data, ("train", "test"), distribution="ShardedByS3Key"),
             hyperparameters={
                 **run["hyperparameters"],
                 "feature_dim": FEATURE_DIM,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -13,8 +12,6 @@ from dataclasses import dataclass, field
 class RunningJob:
     thread: threading.Thread
     stop_requested: threading.Event = field(default_factory=threading.Event)
-    # The job's container process while one runs, so a stop can terminate it.
-    process: subprocess.Popen | None = None
 
 
 class JobThreads:

@@ -1,10 +1,21 @@
-"""Training jobs: each one runs as a subprocess with SageMaker's container contract.
+"""Training jobs: each host of a job runs as a subprocess with SageMaker's container contract.
 
-For a job the runner prepares ``<work>/<job>/opt/ml`` (config files, channels copied from S3), starts
-``python -m include.local_sagemaker.container train`` in its own process group with the ``SM_*``
-environment, streams its output line by line into CloudWatch Logs, extracts the algorithm's metrics
-from those lines, and on success tars ``model/`` into ``<S3OutputPath>/<job>/output/model.tar.gz``.
-No process of a job outlives its container or the engine (``process_tree``).
+A job with ``InstanceCount = N`` has N hosts, ``algo-1`` … ``algo-N``. For each the runner prepares
+``<work>/<job>/<host>/opt/ml`` (config files with the host's ``resourceconfig.json``, the host's share of
+the channels copied from S3: every object for ``FullyReplicated``, every N-th for ``ShardedByS3Key``),
+starts ``python -m include.local_sagemaker.container train`` in a process group of its own with the host's
+``SM_*`` environment, streams its output line by line into its own CloudWatch Logs stream
+(``<job>/<host>-<epoch>``), and extracts the algorithms' metrics from those lines. The hosts share one
+job-local directory (``<work>/<job>/exchange``, :mod:`~include.local_sagemaker.algorithms.host_exchange`),
+the local stand-in for the cluster's network, through which the built-in algorithms combine their work.
+
+The job fails as soon as any host fails (its ``output/failure`` is the ``FailureReason``) and the other
+hosts are stopped; ``StopTrainingJob`` and ``MaxRuntimeInSeconds`` stop every host. On success the
+``model/`` directories of all hosts are aggregated into one ``<S3OutputPath>/<job>/output/model.tar.gz``,
+as SageMaker does ("If multiple containers in a single training job write to this directory they should
+ensure no file/directory names clash", https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html);
+on a clash the lowest-numbered host's file is kept. No process of a job outlives its container or the
+engine (``process_tree``).
 Every status change is persisted before it becomes visible, and the last
 ``SecondaryStatusTransitions`` message always changes at the end, which the Airflow provider's log
 tailing relies on to notice that a job finished.
@@ -12,6 +23,7 @@ tailing relies on to notice that a job finished.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,9 +34,11 @@ import sys
 import tarfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.algorithms.host_exchange import EXCHANGE_VARIABLE
 from include.local_sagemaker.channels import ChannelError, download_channel
 from include.local_sagemaker.container import IMAGE_VARIABLE, training_algorithm
 from include.local_sagemaker.job_threads import JobThreads, RunningJob
@@ -38,7 +52,24 @@ FAILURE_REASON_LIMIT = 1024
 # How long a stopped container gets between SIGTERM and SIGKILL (SageMaker allows 120 s; locally
 # nothing needs that long to save state).
 STOP_GRACE_SECONDS = 10.0
-HOST = "algo-1"
+EXCHANGE_DIRECTORY = "exchange"
+
+
+def host_names(job: dict) -> list[str]:
+    """``algo-1`` … ``algo-N`` for a job of ``InstanceCount`` N, SageMaker's names for its containers."""
+    return [f"algo-{index}" for index in range(1, job["ResourceConfig"].get("InstanceCount", 1) + 1)]
+
+
+@dataclass
+class _Host:
+    """One container of a job: its name, its ``/opt/ml`` tree, log stream and process."""
+
+    name: str
+    base_dir: Path
+    stream: str = ""
+    process: subprocess.Popen | None = None
+    reader: threading.Thread | None = None
+    metrics: dict = field(default_factory=dict)
 
 
 class _JobFailed(Exception):
@@ -57,14 +88,14 @@ def _decoded(value: str):
         return value
 
 
-def container_environment(job: dict, base_dir: Path) -> dict[str, str]:
-    """The ``SM_*`` and platform variables a SageMaker training container sees."""
+def container_environment(job: dict, base_dir: Path, host: str = "algo-1") -> dict[str, str]:
+    """The ``SM_*`` and platform variables the training container of ``host`` sees."""
     hyperparameters = {name: _decoded(value) for name, value in (job.get("HyperParameters") or {}).items()}
     channels = sorted(channel["ChannelName"] for channel in job.get("InputDataConfig", []))
-    resources = _resource_config(job)
+    resources = _resource_config(job, host)
     variables = {
         "hosts": resources["hosts"],
-        "current_host": HOST,
+        "current_host": host,
         "current_instance_type": resources["current_instance_type"],
         "network_interface_name": "eth0",
         "hps": hyperparameters,
@@ -97,21 +128,23 @@ def container_environment(job: dict, base_dir: Path) -> dict[str, str]:
         TRAINING_JOB_ARN=job["TrainingJobArn"],
         SAGEMAKER_JOB_NAME=job["TrainingJobName"],
         SAGEMAKER_REGION=REGION,
-        CURRENT_HOST=HOST,
+        CURRENT_HOST=host,
         PYTHONUNBUFFERED="1",
     )
     return environment
 
 
-def _resource_config(job: dict) -> dict:
+def _resource_config(job: dict, host: str) -> dict:
+    """``resourceconfig.json`` of ``host``: the job's hosts, one homogeneous instance group."""
     instance_type = job["ResourceConfig"].get("InstanceType", "ml.m5.large")
+    hosts = host_names(job)
     return {
-        "current_host": HOST,
-        "hosts": [HOST],
+        "current_host": host,
+        "hosts": hosts,
         "current_instance_type": instance_type,
         "current_group_name": "homogeneousCluster",
         "instance_groups": [
-            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": [HOST]}
+            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": hosts}
         ],
         "network_interface_name": "eth0",
     }
@@ -133,11 +166,22 @@ def _input_data_config(job: dict) -> dict:
     return config
 
 
-def _tar_directory(directory: Path, archive_path: Path) -> Path:
+def _tar_directories(directories: list[Path], archive_path: Path) -> tuple[Path, list[str]]:
+    """One archive of the union of ``directories``; a name two of them hold is taken from the first.
+    Returns the archive and the names left out."""
+    added: set[str] = set()
+    clashes: list[str] = []
     with tarfile.open(archive_path, mode="w:gz", compresslevel=6) as archive:
-        for path in sorted(directory.rglob("*")):
-            archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
-    return archive_path
+        for directory in directories:
+            for path in sorted(directory.rglob("*")):
+                name = str(path.relative_to(directory))
+                if name in added:
+                    if not path.is_dir():
+                        clashes.append(name)
+                    continue
+                added.add(name)
+                archive.add(path, arcname=name, recursive=False)
+    return archive_path, clashes
 
 
 class TrainingRunner:
@@ -228,7 +272,9 @@ class TrainingRunner:
                 name, "Failed", "Failed", "Training job failed", FailureReason=reason[:FAILURE_REASON_LIMIT]
             )
         finally:
-            shutil.rmtree(self.work_root / name / "opt" / "ml" / "input" / "data", ignore_errors=True)
+            for input_data in (self.work_root / name).glob("algo-*/opt/ml/input/data"):
+                shutil.rmtree(input_data, ignore_errors=True)
+            shutil.rmtree(self.work_root / name / EXCHANGE_DIRECTORY, ignore_errors=True)
 
     def _stopped(self, name: str, running: RunningJob) -> bool:
         if running.stop_requested.is_set():
@@ -249,11 +295,14 @@ class TrainingRunner:
             return
 
         self._transition(name, "Downloading", "Downloading input data")
-        base_dir = self.work_root / name / "opt" / "ml"
-        shutil.rmtree(base_dir, ignore_errors=True)
-        self._prepare(job, base_dir)
-        if self._stopped(name, running):
-            return
+        job_dir = self.work_root / name
+        shutil.rmtree(job_dir, ignore_errors=True)
+        hosts = [_Host(host, job_dir / host / "opt" / "ml") for host in host_names(job)]
+        for index, host in enumerate(hosts):
+            self._prepare(job, host, index, len(hosts))
+            if self._stopped(name, running):
+                return
+        (job_dir / EXCHANGE_DIRECTORY).mkdir()
 
         started = time.time()
         self._transition(
@@ -262,27 +311,32 @@ class TrainingRunner:
             "Training image download completed. Training in progress.",
             TrainingStartTime=started,
         )
-        stream = f"{name}/{HOST}-{int(started)}"
+        for host in hosts:
+            host.stream = f"{name}/{host.name}-{int(started)}"
         definitions = list(algorithm.metric_definitions) + list(
             job["AlgorithmSpecification"].get("MetricDefinitions") or []
         )
-        outcome, return_code, metrics = self._train(job, base_dir, stream, definitions, running)
+        outcome, failed = self._train(job, hosts, job_dir / EXCHANGE_DIRECTORY, definitions, running)
+        metrics: dict[str, tuple[float, float]] = {}
+        for host in reversed(hosts):  # a metric every host reports is algo-1's
+            metrics.update(host.metrics)
         metric_list = [
             {"MetricName": metric, "Value": value, "Timestamp": stamp}
             for metric, (value, stamp) in metrics.items()
         ]
 
         if outcome == "failed":
-            failure = base_dir / "output" / "failure"
+            failure = failed.base_dir / "output" / "failure"
             reason = failure.read_text() if failure.exists() else ""
             raise _JobFailed(
                 reason.strip()
-                or f"AlgorithmError: the training container exited with code {return_code} and wrote no "
-                f"output/failure; see the job's CloudWatch log stream {stream}"
+                or f"AlgorithmError: the training container of {failed.name} exited with code "
+                f"{failed.process.returncode} and wrote no output/failure; see the job's CloudWatch log "
+                f"stream {failed.stream}"
             )
         if outcome == "stopped":
             self._raise_if_engine_stopping()
-            artifacts = self._upload_artifacts(job, base_dir, required=False)
+            artifacts = self._upload_artifacts(job, hosts, required=False)
             self._finish(
                 name,
                 "Stopped",
@@ -293,7 +347,7 @@ class TrainingRunner:
             )
             return
         if outcome == "max_runtime":
-            artifacts = self._upload_artifacts(job, base_dir, required=False)
+            artifacts = self._upload_artifacts(job, hosts, required=False)
             self._finish(
                 name,
                 "Stopped",
@@ -305,7 +359,7 @@ class TrainingRunner:
             )
             return
         self._transition(name, "Uploading", "Uploading generated training model")
-        artifacts = self._upload_artifacts(job, base_dir, required=True)
+        artifacts = self._upload_artifacts(job, hosts, required=True)
         self._finish(
             name,
             "Completed",
@@ -323,14 +377,15 @@ class TrainingRunner:
                 "Start it again under a new name."
             )
 
-    def _prepare(self, job: dict, base_dir: Path) -> None:
+    def _prepare(self, job: dict, host: _Host, host_index: int, host_count: int) -> None:
+        base_dir = host.base_dir
         config_dir = base_dir / "input" / "config"
         config_dir.mkdir(parents=True)
         for directory in ("model", "output/data", "output/intermediate"):
             (base_dir / directory).mkdir(parents=True)
         (config_dir / "hyperparameters.json").write_text(json.dumps(job.get("HyperParameters") or {}))
         (config_dir / "inputdataconfig.json").write_text(json.dumps(_input_data_config(job)))
-        (config_dir / "resourceconfig.json").write_text(json.dumps(_resource_config(job)))
+        (config_dir / "resourceconfig.json").write_text(json.dumps(_resource_config(job, host.name)))
         for channel in job.get("InputDataConfig", []):
             try:
                 download_channel(
@@ -338,6 +393,8 @@ class TrainingRunner:
                     channel,
                     base_dir / "input" / "data" / channel["ChannelName"],
                     role=job.get("RoleArn", ""),
+                    host_index=host_index,
+                    host_count=host_count,
                 )
             except ChannelError as error:
                 raise _JobFailed(str(error)) from error
@@ -367,61 +424,62 @@ class TrainingRunner:
                 f"ClientError: sagemaker_submit_directory {uri} is not a readable tar.gz archive: {error}"
             ) from error
 
-    def _train(self, job: dict, base_dir: Path, stream: str, definitions: list[dict], running: RunningJob):
-        """Run the container; returns ``(outcome, return code, {metric: (value, timestamp)})``."""
-        environment = {
-            **os.environ,
-            **container_environment(job, base_dir),
-            IMAGE_VARIABLE: job["AlgorithmSpecification"]["TrainingImage"],
-            PARENT_PID_VARIABLE: str(os.getpid()),
-        }
-        self.logs.append(TRAINING_LOG_GROUP, stream, [])
-        instance_count = job["ResourceConfig"].get("InstanceCount", 1)
-        if instance_count > 1:
-            self.logs.append(
-                TRAINING_LOG_GROUP,
-                stream,
-                [
-                    f"local engine: InstanceCount={instance_count} requested; "
-                    f"training runs on one host ({HOST})"
-                ],
-            )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "include.local_sagemaker.container", "train"],
-            cwd=base_dir,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        running.process = process
+    def _train(
+        self, job: dict, hosts: list[_Host], exchange: Path, definitions: list[dict], running: RunningJob
+    ) -> tuple[str, _Host | None]:
+        """Run every host's container until all have exited; returns ``(outcome, the failed host)``.
+
+        The first host to fail fails the job: the others are stopped, as their work is lost anyway.
+        """
         patterns = [(definition["Name"], re.compile(definition["Regex"])) for definition in definitions]
-        metrics: dict[str, tuple[float, float]] = {}
-        reader = threading.Thread(
-            target=self._pump_output,
-            args=(process, stream, patterns, metrics),
-            name=f"logs-{stream}",
-            daemon=True,
-        )
-        reader.start()
+        for host in hosts:
+            self.logs.append(TRAINING_LOG_GROUP, host.stream, [])
+            environment = {
+                **os.environ,
+                **container_environment(job, host.base_dir, host.name),
+                IMAGE_VARIABLE: job["AlgorithmSpecification"]["TrainingImage"],
+                PARENT_PID_VARIABLE: str(os.getpid()),
+                EXCHANGE_VARIABLE: str(exchange),
+            }
+            host.process = subprocess.Popen(
+                [sys.executable, "-m", "include.local_sagemaker.container", "train"],
+                cwd=host.base_dir,
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            host.reader = threading.Thread(
+                target=self._pump_output,
+                args=(host.process, host.stream, patterns, host.metrics),
+                name=f"logs-{host.stream}",
+                daemon=True,
+            )
+            host.reader.start()
 
         deadline = time.monotonic() + job["StoppingCondition"]["MaxRuntimeInSeconds"]
-        outcome = None
-        while process.poll() is None:
-            if running.stop_requested.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic()))):
+        outcome, failed = None, None
+        while any(host.process.poll() is None for host in hosts):
+            failed = next((host for host in hosts if host.process.poll() not in (None, 0)), None)
+            if failed is not None:
+                outcome = "failed"
+            elif running.stop_requested.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic()))):
                 outcome = "stopped"
             elif time.monotonic() >= deadline:
                 outcome = "max_runtime"
             if outcome:
-                self._terminate(process)
+                self._terminate([host.process for host in hosts])
                 break
-        process.wait()
-        # Whatever the job's processes left in its group would also keep the log pipe open.
-        kill_process_group(process.pid)
-        reader.join(timeout=5)
+        for host in hosts:
+            host.process.wait()
+            # Whatever the host's processes left in its group would also keep the log pipe open.
+            kill_process_group(host.process.pid)
+        for host in hosts:
+            host.reader.join(timeout=5)
         if outcome is None:
-            outcome = "completed" if process.returncode == 0 else "failed"
-        return outcome, process.returncode, metrics
+            failed = next((host for host in hosts if host.process.returncode != 0), None)
+            outcome = "failed" if failed else "completed"
+        return outcome, failed
 
     def _pump_output(self, process: subprocess.Popen, stream: str, patterns, metrics: dict) -> None:
         for raw in process.stdout:
@@ -438,19 +496,25 @@ class TrainingRunner:
                         continue
 
     @staticmethod
-    def _terminate(process: subprocess.Popen) -> None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    def _terminate(processes: list[subprocess.Popen]) -> None:
+        """SIGTERM every container's group at once, then SIGKILL those still running after the grace."""
+        for process in processes:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
 
-    def _upload_artifacts(self, job: dict, base_dir: Path, required: bool) -> dict:
-        """Upload ``model.tar.gz`` (and ``output.tar.gz`` if the job wrote output data)."""
-        model_dir = base_dir / "model"
-        if not required and not any(model_dir.iterdir()):
+    def _upload_artifacts(self, job: dict, hosts: list[_Host], required: bool) -> dict:
+        """Upload ``model.tar.gz`` (and ``output.tar.gz`` if a host wrote output data), each the union of
+        what every host wrote."""
+        model_dirs = [host.base_dir / "model" for host in hosts]
+        if not required and not any(any(directory.iterdir()) for directory in model_dirs):
             return {}
         output_path = job["OutputDataConfig"]["S3OutputPath"]
         bucket, prefix = split_s3_uri(output_path)
@@ -463,10 +527,24 @@ class TrainingRunner:
         key_base = (
             f"{prefix}/{job['TrainingJobName']}/output" if prefix else f"{job['TrainingJobName']}/output"
         )
-        archive = _tar_directory(model_dir, base_dir / "model.tar.gz")
+        job_dir = hosts[0].base_dir.parent.parent.parent
+        archive = self._aggregate(hosts, model_dirs, job_dir / "model.tar.gz")
         self.s3.upload(archive, bucket, f"{key_base}/model.tar.gz", "application/x-tar")
-        output_data = base_dir / "output" / "data"
-        if output_data.exists() and any(output_data.iterdir()):
-            archive = _tar_directory(output_data, base_dir / "output.tar.gz")
+        output_dirs = [host.base_dir / "output" / "data" for host in hosts]
+        if any(directory.exists() and any(directory.iterdir()) for directory in output_dirs):
+            archive = self._aggregate(hosts, output_dirs, job_dir / "output.tar.gz")
             self.s3.upload(archive, bucket, f"{key_base}/output.tar.gz", "application/x-tar")
         return {"ModelArtifacts": {"S3ModelArtifacts": f"s3://{bucket}/{key_base}/model.tar.gz"}}
+
+    def _aggregate(self, hosts: list[_Host], directories: list[Path], archive_path: Path) -> Path:
+        archive, clashes = _tar_directories([d for d in directories if d.exists()], archive_path)
+        if clashes:
+            self.logs.append(
+                TRAINING_LOG_GROUP,
+                hosts[0].stream,
+                [
+                    f"local engine: more than one host wrote {', '.join(clashes)} to {directories[0].name}/; "
+                    f"{archive_path.name} holds the lowest-numbered host's"
+                ],
+            )
+        return archive

@@ -70,6 +70,21 @@ def instance_type(used_for: str) -> dict[str, Param]:
     }
 
 
+def instance_count(default: int, description: str) -> dict[str, Param]:
+    """``instance_count``: how many instances train (``algo-1`` … ``algo-N``), the seed's ``default``."""
+    return {
+        "instance_count": Param(
+            default,
+            type="integer",
+            minimum=1,
+            maximum=16,
+            title="Training instances",
+            description=description,
+            section=DEPLOYMENT,
+        )
+    }
+
+
 def deployment(
     instance_types: str = "For training and for the endpoint.", endpoints: str = "the endpoint"
 ) -> dict[str, Param]:

@@ -64,17 +64,24 @@ def one_file_per_split(run, data, data_format: str, splits: Sequence[str]):
     return files(run, data)
 
 
-def recordio_channels(data: Mapping, splits: Sequence[str] = ("train", "test")) -> list[dict]:
-    """Training channels of the recordIO splits ``MnistToS3Operator`` wrote (its XCom result ``data``)."""
+def recordio_channels(
+    data: Mapping, splits: Sequence[str] = ("train", "test"), distribution: str = "FullyReplicated"
+) -> list[dict]:
+    """Training channels of the recordIO splits ``MnistToS3Operator`` wrote (its XCom result ``data``);
+    ``distribution="ShardedByS3Key"`` gives each training instance its share of the split's objects."""
     recordio = data["outputs"]["recordio"]
-    return [configs.s3_channel(split, recordio[split]["s3_uri"], RECORDIO) for split in splits]
+    return [
+        configs.s3_channel(split, recordio[split]["s3_uri"], RECORDIO, distribution=distribution)
+        for split in splits
+    ]
 
 
 def training_job(
     run: Mapping, params: Mapping, *, channels: list[dict], hyperparameters: Mapping, stage: str = ""
 ) -> dict:
     """The ``CreateTrainingJob`` request of the run (of its ``stage``, a prefix of ``plan_run``'s keys
-    such as ``pca``): its job name, image, role and output path, on the ``instance_type`` param."""
+    such as ``pca``): its job name, image, role and output path, on the ``instance_type`` param (and
+    ``instance_count`` instances, if the DAG has that param; else one)."""
     prefix = f"{stage}_" if stage else ""
     return configs.training_job(
         name=run[f"{prefix}training_job"],
@@ -84,6 +91,7 @@ def training_job(
         output_path=run["output_path"],
         hyperparameters=hyperparameters,
         instance_type=params["instance_type"],
+        instance_count=params.get("instance_count", 1),
     )
 
 

@@ -51,6 +51,9 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
     :param splits: which of ``train``, ``validation``, ``test`` to write.
     :param pixels: ``float32`` (values in [0, 1]) or ``uint8`` (0–255).
     :param rows_per_shard: maximum rows in one output file.
+    :param min_shards: minimum files per split (fewer only if it has fewer rows): the training instances
+        that read it ``ShardedByS3Key``, so that each receives data. Templated, e.g.
+        ``"{{ params.instance_count }}"``.
     :param cache_dir: download cache; ``$MNIST_CACHE_DIR`` or the checkout's ``.cache/mnist`` if None.
     :param checksums: expected checksums by file name for a mirror with its own files
         (``{"mnist.pkl.gz": "sha256:<hex>"}``).
@@ -61,7 +64,7 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
 
     aws_hook_class = S3Hook
     template_fields: Sequence[str] = aws_template_fields(
-        "source", "s3_bucket", "s3_prefix", "formats", "splits", "pixels", "checksums"
+        "source", "s3_bucket", "s3_prefix", "formats", "splits", "pixels", "checksums", "min_shards"
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"checksums": "json"}
     ui_color = "#d5e8d4"
@@ -76,6 +79,7 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
         splits: Sequence[str] = SPLIT_NAMES,
         pixels: str = "float32",
         rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+        min_shards: int | str = 1,
         cache_dir: str | None = None,
         checksums: dict[str, str] | None = None,
         create_bucket: bool = False,
@@ -91,6 +95,7 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
         self.splits = splits
         self.pixels = pixels
         self.rows_per_shard = rows_per_shard
+        self.min_shards = min_shards
         self.cache_dir = cache_dir
         self.checksums = checksums
         self.create_bucket = create_bucket
@@ -108,6 +113,8 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
             raise ValueError(f"pixels {self.pixels!r} must be one of {list(PIXEL_TYPES)}")
         if not self.s3_bucket:
             raise ValueError("s3_bucket must not be empty")
+        if not str(self.min_shards).isdigit() or int(self.min_shards) < 1:
+            raise ValueError(f"min_shards must be a whole number of at least 1, got {self.min_shards!r}")
         return formats, splits
 
     def _split_prefix(self, fmt: str, split: str) -> str:
@@ -128,7 +135,12 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
 
         with tempfile.TemporaryDirectory(prefix="mnist-to-s3-") as scratch:
             written = write_dataset(
-                dataset, Path(scratch), formats, splits=splits, rows_per_shard=self.rows_per_shard
+                dataset,
+                Path(scratch),
+                formats,
+                splits=splits,
+                rows_per_shard=self.rows_per_shard,
+                min_shards=int(self.min_shards),
             )
             uploaded = self._upload_all(written)
 

@@ -1,7 +1,9 @@
 """A deliberately tiny algorithm for testing the engine's machinery, not any maths.
 
 ``train`` averages the rows of the CSV files in the ``train`` channel and writes the mean vector;
-its hyperparameters make it misbehave on request (``fail``, ``sleep``, ``crash``). The predictor
+its hyperparameters make it misbehave on request (``fail``, ``sleep``, ``crash``; ``fail_on_host``
+fails only that host of a multi-host job). Each host logs its ``resourceconfig.json`` hosts and the
+files it received; the first host writes ``mean.json``, the others ``mean_<host>.json``. The predictor
 answers CSV with each row's Euclidean distance to that mean, in SageMaker's JSON shape; a model whose
 container environment sets ``TINY_LOAD_SECONDS`` takes that long to load.
 Registered for the engine's containers through ``LOCAL_SAGEMAKER_EXTRA_ALGORITHMS``.
@@ -57,6 +59,15 @@ class TinyAlgorithm:
     def train(self, context: TrainingContext) -> None:
         hyperparameters = context.hyperparameters
         print(f"tiny: hyperparameters {sorted(hyperparameters.items())}", flush=True)
+        if len(context.hosts) > 1:
+            files = sorted(
+                str(path.relative_to(channel.path))
+                for channel in context.channels.values()
+                for path in channel.files()
+            )
+            print(f"tiny: host {context.current_host} of {list(context.hosts)} received {files}", flush=True)
+        if hyperparameters.get("fail_on_host") == context.current_host:
+            raise TrainingFailure(f"ClientError: {context.current_host} was told to fail")
         time.sleep(float(hyperparameters.get("sleep", 0)))
         if "fail" in hyperparameters:
             raise TrainingFailure(f"ClientError: {hyperparameters['fail']}")
@@ -68,7 +79,10 @@ class TinyAlgorithm:
         print(
             f"#quality_metric: host={context.current_host}, train norm <loss>={math.hypot(*mean)}", flush=True
         )
-        (context.model_dir / "mean.json").write_text(json.dumps(mean))
+        first = context.current_host == context.hosts[0]
+        (context.model_dir / ("mean.json" if first else f"mean_{context.current_host}.json")).write_text(
+            json.dumps(mean)
+        )
 
     def load(self, model_dir: Path) -> _MeanPredictor:
         predictor = _MeanPredictor(json.loads((model_dir / "mean.json").read_text()))

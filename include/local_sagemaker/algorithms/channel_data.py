@@ -81,6 +81,15 @@ def stream_channel(
     return ChannelStream(channel, files, feature_dim, labels_per_row)
 
 
+def host_shard(channel: Channel, feature_dim: int | None, distributed: bool) -> ChannelStream | None:
+    """:func:`stream_channel` of this host's share of ``channel``; None when it is a host of a multi-host job
+    that received none of the channel's objects (``ShardedByS3Key`` over more hosts than objects, which
+    SageMaker allows: "some nodes won't get any data"). A single host without data fails as ever."""
+    if distributed and not channel.files():
+        return None
+    return stream_channel(channel, feature_dim)
+
+
 class LabelledRecords(Protocol):
     """Records read pass after pass as bounded ``(features, labels)`` batches (a :class:`ChannelStream`)."""
 

@@ -20,6 +20,13 @@ iterations after stage 2 did not raise the NMI. The benchmark in ``benchmarks/``
 The channels are streamed (:func:`~include.local_sagemaker.algorithms.channel_data.stream_channel`): memory
 is bounded by a mini-batch and the centres, whatever the size of the data; the ``test`` metrics stream too.
 
+Several hosts (``InstanceCount`` > 1) work as SageMaker's distributed k-means does: each host runs stage 1
+on its share of ``train`` (all of it if the channel is ``FullyReplicated``, its objects if
+``ShardedByS3Key``) and sends its ``k × extra_center_factor`` centres with the records each won to
+``algo-1``, which runs stage 2 on all of them together (through
+:mod:`~include.local_sagemaker.algorithms.host_exchange`). Each host scores its share of ``test`` with the
+final centroids and ``algo-1`` reports the metrics of the sums. Only ``algo-1`` writes the model.
+
 Artifact: ``model_algo-1``, an MXNet NDArray file holding a list with the (k, feature_dim) float32
 centroids. Inference answers ``closest_cluster`` and ``distance_to_cluster`` (Euclidean) per record.
 """
@@ -35,7 +42,8 @@ from sklearn.metrics import pairwise_distances_argmin_min
 
 from include.local_sagemaker.algorithms import mxnet_ndarray, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import ChannelStream, reservoir_sample, stream_channel
+from include.local_sagemaker.algorithms.channel_data import ChannelStream, host_shard, reservoir_sample
+from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     as_mapping,
@@ -99,17 +107,26 @@ class KMeansAlgorithm:
         for name in context.channels:
             if name not in ("train", "test"):
                 log(f"Ignoring channel '{name}': k-means reads only 'train' and 'test'", level="WARNING")
-        train = stream_channel(context.channels["train"], params["feature_dim"])
-        centroids = fit_centroids(train, params)
-        context.model_dir.mkdir(parents=True, exist_ok=True)
-        mxnet_ndarray.save(context.model_dir / f"model_{context.current_host}", [centroids])
-        log(f"Saved {centroids.shape[0]} centroids to {context.model_dir / f'model_{context.current_host}'}")
+        exchange = HostExchange.of(context)
+        train = host_shard(context.channels["train"], params["feature_dim"], exchange.distributed)
+        centroids = fit_centroids(train, params, exchange)
+        if exchange.is_leader:
+            context.model_dir.mkdir(parents=True, exist_ok=True)
+            mxnet_ndarray.save(context.model_dir / MODEL_FILE, [centroids])
+            log(f"Saved {centroids.shape[0]} centroids to {context.model_dir / MODEL_FILE}")
 
         if "test" in context.channels:
-            test = stream_channel(context.channels["test"], params["feature_dim"])
-            scores = cluster_scores(test, centroids, SCORING_BATCH_ROWS)
-            for name in params["eval_metrics"]:
-                log_quality_metric(context.current_host, "test", name, scores[name])
+            test = host_shard(context.channels["test"], params["feature_dim"], exchange.distributed)
+            sums = cluster_sums(test, centroids, SCORING_BATCH_ROWS)
+            gathered = exchange.gather("kmeans-test", sums)
+            if gathered is not None:
+                total = sum(float(part["ssd"]) for part in gathered)
+                count = sum(int(part["count"]) for part in gathered)
+                if not count:
+                    raise client_error("No data in channel 'test' on any host", cause="ValueError")
+                scores = {"msd": total / count, "ssd": total}
+                for name in params["eval_metrics"]:
+                    log_quality_metric(context.current_host, "test", name, scores[name])
         log(f"#progress_metric: host={context.current_host}, completed 100 % of epochs")
         log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
 
@@ -155,16 +172,85 @@ class KMeansPredictor:
         return closest.astype(np.float32), distance.astype(np.float32)
 
 
-def fit_centroids(train: ChannelStream, params: dict) -> np.ndarray:
+def fit_centroids(
+    train: ChannelStream | None, params: dict, exchange: HostExchange | None = None
+) -> np.ndarray:
     """The two stages described in the module docstring; returns (k, feature_dim) float32 centroids.
 
-    Raises :class:`TrainingFailure` if the channel has fewer records than ``k``.
+    With an ``exchange`` of several hosts, each host runs the first stage on its ``train`` shard (None: the
+    host received no records) and sends its centres with their weights to the leader, which reduces them
+    all to ``k``; every host returns the leader's centroids. Raises :class:`TrainingFailure` if the
+    channel (all shards together) has fewer records than ``k``.
     """
+    exchange = exchange or HostExchange(("algo-1",), "algo-1", None, 0.0)
     k = params["k"]
     factor = params["extra_center_factor"]
     factor = AUTO_EXTRA_CENTER_FACTOR if factor == "auto" else factor
-    trials = params["local_lloyd_num_trials"]
-    trials = AUTO_LOCAL_LLOYD_NUM_TRIALS if trials == "auto" else trials
+    # A single host skips the counting pass when there is nothing to reduce; hosts always count, as their
+    # centres are reduced together.
+    centres, weights, rows = local_centres(train, params, factor, weigh=exchange.distributed)
+    gathered = exchange.gather(
+        "kmeans-centres", {"centres": centres, "weights": weights, "rows": np.array(rows)}
+    )
+    if gathered is None:
+        return exchange.broadcast("kmeans-centroids", None)["centroids"]
+
+    rows = sum(int(part["rows"]) for part in gathered)
+    if rows < k:
+        raise client_error(
+            f"The 'train' channel has {rows} records, fewer than k={k} clusters", cause="ValueError"
+        )
+    centres = np.concatenate([part["centres"] for part in gathered if len(part["centres"])])
+    if exchange.distributed:
+        log(
+            f"Gathered {len(centres)} centres from {len(gathered)} hosts "
+            f"({', '.join(str(int(part['rows'])) for part in gathered)} records)"
+        )
+    if len(centres) > k:
+        if weights is None:
+            weights = _centre_weights(train, centres, params)
+        else:
+            weights = np.concatenate([part["weights"] for part in gathered if len(part["centres"])])
+        trials = params["local_lloyd_num_trials"]
+        trials = AUTO_LOCAL_LLOYD_NUM_TRIALS if trials == "auto" else trials
+        reduction = KMeans(
+            n_clusters=k,
+            init=_SKLEARN_INIT[params["local_lloyd_init_method"]],
+            n_init=trials,
+            max_iter=params["local_lloyd_max_iter"],
+            tol=params["local_lloyd_tol"],
+            random_state=RANDOM_STATE,
+        ).fit(centres, sample_weight=weights + 1e-12)  # empty centres still need weight > 0
+        centroids = reduction.cluster_centers_
+        log(
+            f"Reduced {len(centres)} centres to k={k} with local Lloyd's "
+            f"({trials} trials, inertia {reduction.inertia_:.6g})"
+        )
+    else:
+        centroids = centres
+        log(
+            f"No shrinking is required as extra_center_factor is {factor}."
+            if factor == 1
+            else f"No shrinking is required: the data has only {rows} records"
+        )
+    centroids = np.asarray(centroids, dtype=np.float32)
+    exchange.broadcast("kmeans-centroids", {"centroids": centroids})
+    return centroids
+
+
+def local_centres(
+    train: ChannelStream | None, params: dict, factor: int, weigh: bool
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Stage 1 on one host's records: ``(centres, the records each won or None, records read)``.
+
+    ``min(k × factor, records)`` centres; none from a host that received no records (``train`` None).
+    ``weigh``: count what each centre wins (one more pass); otherwise only when there are more than ``k``.
+    """
+    if train is None:
+        log("Received no records of channel 'train' (its objects are sharded over more hosts than it has)")
+        empty = np.zeros((0, params["feature_dim"]), dtype=np.float32)
+        return empty, np.zeros(0), 0
+    k = params["k"]
     # Seeds come from a uniform sample of the whole channel, not from its first mini-batch: files are often
     # sorted (one label per part, or all the 0s first), and a first batch of one class would put every
     # centre in it. The sampling pass also counts the records.
@@ -172,7 +258,7 @@ def fit_centroids(train: ChannelStream, params: dict) -> np.ndarray:
         train, max(params["mini_batch_size"], k * factor), SCORING_BATCH_ROWS, RANDOM_STATE
     )
     rows = train.rows
-    if rows < k:
+    if rows < k and not weigh:
         raise client_error(
             f"The 'train' channel has {rows} records, fewer than k={k} clusters", cause="ValueError"
         )
@@ -203,46 +289,38 @@ def fit_centroids(train: ChannelStream, params: dict) -> np.ndarray:
         f"Mini-batch pass: {centres} centres seeded ({params['init_method']}) from a sample of "
         f"{len(seed_sample)} records, batch size {batch_size}, {steps} steps"
     )
+    found = np.asarray(web_scale.cluster_centers_, dtype=np.float32)
+    weights = _centre_weights(train, found, params) if weigh else None
+    return found, weights, rows
 
-    if centres > k:
-        weights = np.zeros(centres, dtype=np.float64)
-        for batch in train.batches(batch_size):
-            weights += np.bincount(web_scale.predict(batch), minlength=centres)
-        reduction = KMeans(
-            n_clusters=k,
-            init=_SKLEARN_INIT[params["local_lloyd_init_method"]],
-            n_init=trials,
-            max_iter=params["local_lloyd_max_iter"],
-            tol=params["local_lloyd_tol"],
-            random_state=RANDOM_STATE,
-        ).fit(
-            web_scale.cluster_centers_, sample_weight=weights + 1e-12
-        )  # empty centres still need weight > 0
-        centroids = reduction.cluster_centers_
-        log(
-            f"Reduced {centres} centres to k={k} with local Lloyd's "
-            f"({trials} trials, inertia {reduction.inertia_:.6g})"
-        )
-    else:
-        centroids = web_scale.cluster_centers_
-        log(
-            f"No shrinking is required as extra_center_factor is {factor}."
-            if factor == 1
-            else f"No shrinking is required: the data has only {train.rows} records"
-        )
 
-    return np.asarray(centroids, dtype=np.float32)
+def _centre_weights(train: ChannelStream, centres: np.ndarray, params: dict) -> np.ndarray:
+    """How many records of ``train`` each centre wins."""
+    weights = np.zeros(len(centres), dtype=np.float64)
+    for batch in train.batches(min(params["mini_batch_size"], train.rows)):
+        closest, _ = pairwise_distances_argmin_min(batch, centres)
+        weights += np.bincount(closest, minlength=len(centres))
+    return weights
 
 
 def cluster_scores(records: ChannelStream, centroids: np.ndarray, batch_rows: int) -> dict[str, float]:
     """SageMaker's k-means metrics: ``msd`` (mean) and ``ssd`` (sum) of the squared distances of the records
     to their closest centroid, accumulated batch by batch in float64."""
+    sums = cluster_sums(records, centroids, batch_rows)
+    total, count = float(sums["ssd"]), int(sums["count"])
+    return {"msd": total / count, "ssd": total}
+
+
+def cluster_sums(
+    records: ChannelStream | None, centroids: np.ndarray, batch_rows: int
+) -> dict[str, np.ndarray]:
+    """What the metrics of several hosts' shards add up from: ``ssd`` and the record ``count``."""
     total, count = 0.0, 0
-    for batch in records.batches(batch_rows):
+    for batch in records.batches(batch_rows) if records is not None else ():
         _, distance = pairwise_distances_argmin_min(batch, centroids)
         total += float(np.square(distance.astype(np.float64)).sum())
         count += len(batch)
-    return {"msd": total / count, "ssd": total}
+    return {"ssd": np.array(total), "count": np.array(count)}
 
 
 def _model_file(model_dir: Path) -> Path:

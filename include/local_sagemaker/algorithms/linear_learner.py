@@ -31,6 +31,7 @@ from include.local_sagemaker.algorithms.channel_data import (
     read_channel,
     stream_channel,
 )
+from include.local_sagemaker.algorithms.host_exchange import single_host_only
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     InvalidValue,
@@ -158,6 +159,7 @@ class LinearLearnerAlgorithm:
     def train(self, context: TrainingContext) -> None:
         """Fit on ``train``, select on ``validation``, write ``model_algo-1``, score validation and test."""
         started = time.perf_counter()
+        single_host_only(context, "linear-learner")
         params = parse_hyperparameters(HYPERPARAMETERS, context.hyperparameters)
         _check_combinations(params)
         log(f"Final configuration: {as_mapping(params)}")

@@ -10,6 +10,11 @@ matrix, a sketch of its top eigenvectors. With ``subtract_mean=false`` the data 
 matrix is the uncentred Gram matrix. Components and signs follow scikit-learn's (``svd_flip``); singular
 values are those of the (centred) data matrix.
 
+Several hosts (``InstanceCount`` > 1) each accumulate the partial statistics of their share of
+``train`` (count, mean and scatter); ``algo-1`` combines them exactly (:meth:`Scatter.combine`), fits the
+components and writes the model, as SageMaker's PCA reduces its hosts' partial sums; the ``test`` error
+is summed over the hosts' shards in the same way.
+
 Artifact: ``model_algo-1``, an MXNet NDArray dict ``{"mean": (1, d) (only when subtracting the mean),
 "s": (c,), "v": (d, c)}`` with components in ascending order of significance, as SageMaker stores them.
 Inference answers ``projection`` = (x - mean) · v per record.
@@ -26,7 +31,8 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 
 from include.local_sagemaker.algorithms import content_types, mxnet_ndarray, payloads
 from include.local_sagemaker.algorithms.base import TrainingContext
-from include.local_sagemaker.algorithms.channel_data import ChannelStream, stream_channel
+from include.local_sagemaker.algorithms.channel_data import ChannelStream, host_shard
+from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     as_mapping,
@@ -78,25 +84,45 @@ class PCAAlgorithm:
                 f"feature_dim ({params['feature_dim']})",
                 cause="ValueError",
             )
-        train = stream_channel(context.channels["train"], params["feature_dim"])
-        scatter = Scatter.of(train, BATCH_ROWS, centred=params["subtract_mean"])
+        exchange = HostExchange.of(context)
+        train = host_shard(context.channels["train"], params["feature_dim"], exchange.distributed)
+        scatter = (
+            Scatter.of(train, BATCH_ROWS, centred=params["subtract_mean"])
+            if train is not None
+            else Scatter.empty(params["feature_dim"], centred=params["subtract_mean"])
+        )
         log(f"Read {scatter.rows} records of {params['feature_dim']} features from channel 'train'")
-        if scatter.rows < params["num_components"]:
-            raise client_error(
-                f"The 'train' channel has {scatter.rows} records, "
-                f"fewer than num_components={params['num_components']}",
-                cause="ValueError",
-            )
-        model = fit_components(scatter, params)
-        context.model_dir.mkdir(parents=True, exist_ok=True)
-        path = context.model_dir / f"model_{context.current_host}"
-        mxnet_ndarray.save(path, model)
-        log(f"Saved {params['num_components']} components to {path}")
+        gathered = exchange.gather("pca-scatter", scatter.message())
+        model = None
+        if gathered is not None:
+            scatter = Scatter.combine([Scatter.from_message(part) for part in gathered])
+            if exchange.distributed:
+                log(f"Combined the statistics of {len(gathered)} hosts: {scatter.rows} records")
+            if scatter.rows < params["num_components"]:
+                raise client_error(
+                    f"The 'train' channel has {scatter.rows} records, "
+                    f"fewer than num_components={params['num_components']}",
+                    cause="ValueError",
+                )
+            model = fit_components(scatter, params)
+            context.model_dir.mkdir(parents=True, exist_ok=True)
+            path = context.model_dir / MODEL_FILE
+            mxnet_ndarray.save(path, model)
+            log(f"Saved {params['num_components']} components to {path}")
+        model = exchange.broadcast("pca-model", model)
 
         if "test" in context.channels:
-            test = stream_channel(context.channels["test"], params["feature_dim"])
-            error = reconstruction_error(test, model, BATCH_ROWS)
-            log(f"Channel 'test': {test.rows} records, mean squared reconstruction error {error!r}")
+            test = host_shard(context.channels["test"], params["feature_dim"], exchange.distributed)
+            sums = reconstruction_sums(test, model, BATCH_ROWS)
+            gathered = exchange.gather("pca-test", sums)
+            if gathered is not None:
+                total = sum(float(part["error"]) for part in gathered)
+                values = sum(int(part["values"]) for part in gathered)
+                rows = sum(int(part["rows"]) for part in gathered)
+                log(
+                    f"Channel 'test': {rows} records, mean squared reconstruction error "
+                    f"{total / max(values, 1)!r}"
+                )
         log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
 
     def load(self, model_dir: Path) -> PCAPredictor:
@@ -135,7 +161,12 @@ class PCAPredictor:
 @dataclass(frozen=True)
 class Scatter:
     """What one pass over the data leaves: ``rows``, the ``mean`` (or None if the data is not centred) and
-    the d×d ``matrix`` of the centred (or raw) records' products, all float64."""
+    the d×d ``matrix`` of the centred (or raw) records' products, all float64.
+
+    The scatters of several hosts' shards :meth:`combine` exactly into the scatter of all their records:
+    counts and (uncentred) matrices add; centred ones add with the between-shard term
+    ``n_a n_b / n (mean_a - mean_b)(mean_a - mean_b)ᵀ`` (Chan, Golub and LeVeque's pairwise update).
+    """
 
     rows: int
     mean: np.ndarray | None
@@ -158,6 +189,40 @@ class Scatter:
             return cls(rows, None, products)
         offset = sums / rows  # the mean relative to the shifted origin
         return cls(rows, shift + offset, products - rows * np.outer(offset, offset))
+
+    @classmethod
+    def empty(cls, dimension: int, centred: bool) -> Scatter:
+        """The scatter of no records (a host that received none)."""
+        return cls(0, np.zeros(dimension) if centred else None, np.zeros((dimension, dimension)))
+
+    @classmethod
+    def combine(cls, parts: list[Scatter]) -> Scatter:
+        """The scatter of the union of the parts' records."""
+        parts = [part for part in parts if part.rows] or parts[:1]
+        combined = parts[0]
+        for part in parts[1:]:
+            rows = combined.rows + part.rows
+            if combined.mean is None:
+                combined = cls(rows, None, combined.matrix + part.matrix)
+                continue
+            delta = part.mean - combined.mean
+            combined = cls(
+                rows,
+                combined.mean + delta * (part.rows / rows),
+                combined.matrix + part.matrix + np.outer(delta, delta) * (combined.rows * part.rows / rows),
+            )
+        return combined
+
+    def message(self) -> dict[str, np.ndarray]:
+        """This scatter as a host sends it (:mod:`~include.local_sagemaker.algorithms.host_exchange`)."""
+        message = {"rows": np.array(self.rows), "matrix": self.matrix}
+        if self.mean is not None:
+            message["mean"] = self.mean
+        return message
+
+    @classmethod
+    def from_message(cls, message: dict[str, np.ndarray]) -> Scatter:
+        return cls(int(message["rows"]), message.get("mean"), message["matrix"])
 
 
 def fit_components(scatter: Scatter, params: dict) -> dict[str, np.ndarray]:
@@ -190,13 +255,22 @@ def fit_components(scatter: Scatter, params: dict) -> dict[str, np.ndarray]:
 
 def reconstruction_error(records: ChannelStream, model: dict[str, np.ndarray], batch_rows: int) -> float:
     """Mean squared error of projecting the records on the components and back, batch by batch."""
-    total, count = 0.0, 0
-    for batch in records.batches(batch_rows):
+    sums = reconstruction_sums(records, model, batch_rows)
+    return float(sums["error"]) / int(sums["values"])
+
+
+def reconstruction_sums(
+    records: ChannelStream | None, model: dict[str, np.ndarray], batch_rows: int
+) -> dict[str, np.ndarray]:
+    """What the error of several hosts' shards adds up from: squared ``error``, ``values`` and ``rows``."""
+    total, values, rows = 0.0, 0, 0
+    for batch in records.batches(batch_rows) if records is not None else ():
         centred = batch - model["mean"] if "mean" in model else batch
         restored = (centred @ model["v"]) @ model["v"].T
         total += float(np.square(centred.astype(np.float64) - restored).sum())
-        count += centred.size
-    return total / count
+        values += centred.size
+        rows += len(centred)
+    return {"error": np.array(total), "values": np.array(values), "rows": np.array(rows)}
 
 
 def _model_file(model_dir: Path) -> Path:

@@ -114,8 +114,13 @@ def write_dataset(
     *,
     splits: Iterable[str] = ("train", "validation", "test"),
     rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+    min_shards: int = 1,
 ) -> list[WrittenSplit]:
-    """Write each requested split in each format under ``directory/<format>/<split>/``."""
+    """Write each requested split in each format under ``directory/<format>/<split>/``, in shards of at most
+    ``rows_per_shard`` rows and at least ``min_shards`` shards (as far as it has rows), so that
+    ``ShardedByS3Key`` over ``min_shards`` instances gives each of them data."""
+    if min_shards < 1:
+        raise ValueError(f"min_shards must be at least 1, got {min_shards}")
     formats, splits = list(formats), list(splits)
     for name in formats:
         output_format(name)
@@ -126,9 +131,8 @@ def write_dataset(
     for fmt in formats:
         for name in splits:
             split = dataset.splits[name]
-            paths = write_split(
-                fmt, split, directory / fmt / name, rows_per_shard=rows_per_shard, split_name=name
-            )
+            rows = min(rows_per_shard, max(1, -(-len(split) // min_shards)))
+            paths = write_split(fmt, split, directory / fmt / name, rows_per_shard=rows, split_name=name)
             written.append(WrittenSplit(fmt, name, paths, len(split)))
     return written
 

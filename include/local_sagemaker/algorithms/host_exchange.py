@@ -1,0 +1,137 @@
+"""How the hosts of a multi-instance training job combine their work: a job-local shared directory.
+
+On SageMaker the containers ``algo-1`` … ``algo-N`` of a job talk over the cluster's network (the
+built-in algorithms through their parameter servers). Here the engine gives every host of a job the same
+directory, ``LOCAL_SAGEMAKER_HOST_EXCHANGE`` (``<work>/<job>/exchange``), and that directory is the
+network: a host sends a message by writing ``<round>/<host>.npz`` (to a hidden temporary name, then
+renamed, so a reader never sees half of it) and receives one by waiting for the file to appear. Each
+wait is a barrier with a timeout: a host that is not heard from within ``timeout`` seconds fails the
+job with an ``AlgorithmError`` that names it. (A host that fails ends the job sooner: the engine then
+stops every host.)
+
+The exchange is two collective operations, what SageMaker's algorithms need of their kvstore:
+:meth:`HostExchange.gather` (every host's arrays to the leader, ``algo-1``, the first of ``hosts``)
+and :meth:`HostExchange.broadcast` (the leader's arrays to every host). A single-host job needs no
+directory: both return at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from include.local_sagemaker.algorithms.base import TrainingContext, TrainingFailure
+
+EXCHANGE_VARIABLE = "LOCAL_SAGEMAKER_HOST_EXCHANGE"
+# Why an algorithm does not combine hosts yet, by algorithm (see ``single_host_only``).
+NOT_COMBINED = {
+    "linear-learner": (
+        "SageMaker's Linear Learner trains its candidate models with distributed SGD across the hosts, "
+        "averaging their weights, and selects the best on validation on algo-1; the local engine does not "
+        "do that averaging yet"
+    ),
+    "xgboost": (
+        "SageMaker's XGBoost trains one booster across the hosts through XGBoost's collective (Rabit); the "
+        "local engine does not start that collective yet"
+    ),
+}
+TIMEOUT_VARIABLE = "LOCAL_SAGEMAKER_HOST_EXCHANGE_TIMEOUT"
+# How long a host waits for the others. The slowest host's share of the data must be read within it;
+# the job's own MaxRuntimeInSeconds still bounds the whole.
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+_POLL_SECONDS = 0.05
+
+Message = dict[str, np.ndarray]
+
+
+def single_host_only(context: TrainingContext, algorithm: str) -> None:
+    """Fail a multi-host job of ``algorithm`` loudly, rather than let each host train a model of its own
+    of which the engine could upload only one (all hosts name their model file alike)."""
+    if len(context.hosts) > 1:
+        raise TrainingFailure(
+            f"ClientError: InstanceCount {len(context.hosts)}: {NOT_COMBINED[algorithm]}. Train on one "
+            "instance (InstanceCount 1) with the local engine. (caused by NotImplementedError)"
+        )
+
+
+class HostExchange:
+    """The collective operations between the hosts of one job (see the module docstring)."""
+
+    def __init__(self, hosts: tuple[str, ...], current_host: str, directory: Path | None, timeout: float):
+        if len(hosts) > 1 and directory is None:
+            raise TrainingFailure(
+                f"InternalServerError: a job of {len(hosts)} hosts needs ${EXCHANGE_VARIABLE}, the directory "
+                "its hosts share; the engine sets it"
+            )
+        self.hosts = hosts
+        self.current_host = current_host
+        self.directory = directory
+        self.timeout = timeout
+
+    @classmethod
+    def of(cls, context: TrainingContext) -> HostExchange:
+        """The exchange of the job ``context`` belongs to, as the engine configured it."""
+        directory = os.environ.get(EXCHANGE_VARIABLE)
+        timeout = float(os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT_SECONDS)
+        return cls(context.hosts, context.current_host, Path(directory) if directory else None, timeout)
+
+    @property
+    def leader(self) -> str:
+        return self.hosts[0]
+
+    @property
+    def is_leader(self) -> bool:
+        return self.current_host == self.leader
+
+    @property
+    def distributed(self) -> bool:
+        return len(self.hosts) > 1
+
+    def gather(self, name: str, message: Message) -> list[Message] | None:
+        """Every host sends ``message``; the leader gets all of them in host order, the others None."""
+        if not self.distributed:
+            return [message]
+        self._send(name, self.current_host, message)
+        if not self.is_leader:
+            return None
+        return [self._receive(name, host) for host in self.hosts]
+
+    def broadcast(self, name: str, message: Message | None) -> Message:
+        """The leader sends ``message``; every host returns it."""
+        if not self.distributed:
+            return message
+        if self.is_leader:
+            self._send(name, self.leader, message)
+            return message
+        return self._receive(name, self.leader)
+
+    def _path(self, name: str, host: str) -> Path:
+        return self.directory / name / f"{host}.npz"
+
+    def _send(self, name: str, host: str, message: Message) -> None:
+        path = self._path(name, host)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{host}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as stream:
+                np.savez(stream, **message)
+            os.replace(temporary, path)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+
+    def _receive(self, name: str, host: str) -> Message:
+        path = self._path(name, host)
+        deadline = time.monotonic() + self.timeout
+        while not path.exists():
+            if time.monotonic() >= deadline:
+                raise TrainingFailure(
+                    f"AlgorithmError: {self.current_host} waited {self.timeout:g} s for '{name}' from "
+                    f"{host}, which did not send it; see {host}'s log stream"
+                )
+            time.sleep(_POLL_SECONDS)
+        with np.load(path) as arrays:
+            return {key: arrays[key] for key in arrays.files}
