@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 FRAMEWORK_STAMP := $(VENV)/.frameworks
 
-.PHONY: install frameworks sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
+.PHONY: install frameworks test-fast sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
 
 # Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
 # reports UI test). Installed only when missing.
@@ -84,6 +84,11 @@ system-packages:
 
 test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) system-packages
 	$(PY) -m pytest
+
+# The edit-test loop: everything but the tests marked slow (whole workflows, servers of their own, the
+# stack and the Celery topology).
+test-fast: $(STAMP) $(FRAMEWORK_STAMP)
+	$(PY) -m pytest -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -121,6 +121,7 @@ def bucket(s3) -> str:
     return BUCKET
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("image", "framework", "release"),
     [(SKLEARN, "sklearn", "1.2."), (MXNET_TRAINING, "mxnet", "1.6.0")],
@@ -146,6 +147,7 @@ def test_a_script_sees_its_images_framework_release(
     assert "/.venv/" not in interpreters[0]
 
 
+@pytest.mark.slow
 def test_a_requirements_txt_is_installed_for_its_job_only(sagemaker, s3, logs, bucket, unique):
     wheel_name, wheel = _wheel("localdep", "1.0", "VALUE = 42\n")
     files = {
@@ -200,6 +202,7 @@ def mxnet_model(sagemaker, s3, bucket, tmp_path_factory) -> dict:
     return {"artifact": artifact, "repacked": f"s3://{bucket}/repacked/model.tar.gz", "files": sorted(files)}
 
 
+@pytest.mark.slow
 def test_the_mxnet_image_serves_a_module_with_its_default_handlers(sagemaker, runtime, mxnet_model, unique):
     assert mxnet_model["files"] == ["model-0000.params", "model-shapes.json", "model-symbol.json"]
     model = unique("mxnet-default-handlers")
@@ -233,6 +236,7 @@ def test_the_mxnet_image_serves_a_module_with_its_default_handlers(sagemaker, ru
     sagemaker.delete_endpoint(EndpointName=model)
 
 
+@pytest.mark.slow
 def test_the_mxnet_image_does_not_fetch_a_source_directory(sagemaker, s3, bucket, mxnet_model, unique):
     # Its server finds code only in model.tar.gz (which is why the SDK repacks): a model that names its
     # code by an S3 archive fails to load, as it does on SageMaker.
@@ -257,6 +261,7 @@ def test_the_mxnet_image_does_not_fetch_a_source_directory(sagemaker, s3, bucket
     sagemaker.delete_endpoint(EndpointName=model)
 
 
+@pytest.mark.slow
 def test_an_unsupported_framework_version_names_the_supported_ones(sagemaker, s3, bucket, unique):
     s3.put_object(Bucket=bucket, Key="code/old/sourcedir.tar.gz", Body=_archive({"v.py": b"print(1)\n"}))
     job = unique("mxnet-old")

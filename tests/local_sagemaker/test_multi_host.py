@@ -18,6 +18,8 @@ from include.local_sagemaker.algorithms import mxnet_ndarray
 from include.local_sagemaker.algorithms.kmeans import KMeansPredictor
 from tests.local_sagemaker.algorithms.mnist_test_data import mnist_sample, recordio_bytes
 
+pytestmark = pytest.mark.slow
+
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 PCA_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/pca:1"
 RECORDIO = "application/x-recordio-protobuf"

@@ -12,6 +12,8 @@ from script_mode_support import metric_values, predicted_label, serve_csv, top_l
 
 from include.training_scripts import MNIST_MXNET, MNIST_MXNET_ENTRY_POINT, MNIST_MXNET_METRICS
 
+pytestmark = pytest.mark.slow
+
 EPOCHS = 6
 BATCH_SIZE = 100
 HANDLER_SERVICE = "sagemaker_mxnet_serving_container.handler_service"

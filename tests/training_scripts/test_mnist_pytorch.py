@@ -12,6 +12,8 @@ from script_mode_support import metric_values, predicted_label, serve_csv, top_l
 
 from include.training_scripts import MNIST_PYTORCH, MNIST_PYTORCH_ENTRY_POINT, MNIST_PYTORCH_METRICS
 
+pytestmark = pytest.mark.slow
+
 EPOCHS = 6
 HANDLER_SERVICE = "sagemaker_pytorch_serving_container.handler_service"
 

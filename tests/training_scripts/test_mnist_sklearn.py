@@ -20,6 +20,8 @@ from include.training_scripts import (
     MNIST_SKLEARN_METRICS,
 )
 
+pytestmark = pytest.mark.slow
+
 EPOCHS = 6
 
 
