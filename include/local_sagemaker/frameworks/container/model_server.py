@@ -7,8 +7,9 @@ The image's own serving entry runs as in the real container: it prepares its env
 function that starts the Java model server with its handler service (the inference toolkit's
 ``model_server.start_model_server`` starts Multi Model Server, the PyTorch toolkit's
 ``torchserve.start_torchserve`` TorchServe). Here that function is replaced by :func:`start_model_server`,
-which does the toolkit's own preparation (the code directory on the path, ``code/requirements.txt``
-installed) and then hosts the handler service in this process exactly as an MMS worker does
+which does the toolkits' own preparation (the code directory on the path, ``code/requirements.txt``
+installed by the toolkit's ``_install_requirements``) and then hosts the handler service in this process
+exactly as an MMS worker does
 (awslabs/multi-model-server ``mms/model_loader.py``, ``mms/context.py``): the one class the module defines
 is instantiated, ``initialize(context)`` once, ``handle([{"body": ...}], context)`` per request, the
 answer's status and content type read back from the context.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import inspect
 import os
 import sys
@@ -90,16 +92,22 @@ class Context:
         self.request_processor[idx].report_status(code, phrase)
 
 
-def _handler_service(module_name: str):
-    """The one class the handler module defines, instantiated (MMS's ``model_loader``)."""
-    module = importlib.import_module(module_name)
+def _handler_service(handler: str):
+    """The one class the handler module defines, instantiated (MMS's ``model_loader``). ``handler`` is a
+    module name, or the path of its file as the PyTorch toolkit gives it to TorchServe."""
+    if handler.endswith(".py") and os.path.isfile(handler):
+        spec = importlib.util.spec_from_file_location(os.path.basename(handler)[: -len(".py")], handler)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(handler)
     classes = [
         member
         for _, member in inspect.getmembers(module, inspect.isclass)
         if member.__module__ == module.__name__
     ]
     if len(classes) != 1:
-        raise ValueError(f"{module_name} must define exactly one class; it defines {len(classes)}")
+        raise ValueError(f"{handler} must define exactly one class; it defines {len(classes)}")
     return classes[0]()
 
 
@@ -157,8 +165,11 @@ def start_model_server(handler_service: str, port: int, host: str = "127.0.0.1")
     """Prepare as the inference toolkit does, load the handler service and answer until killed."""
     from sagemaker_inference import environment, model_server
 
-    model_server._set_python_path()
-    # MMS workers inherit PYTHONPATH; in this one process the code directory goes on the path directly.
+    # What both toolkits' _set_python_path do for the server's workers (the code directory on PYTHONPATH),
+    # and, in this one process, on the path directly.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [environment.code_dir, os.environ.get("PYTHONPATH")])
+    )
     sys.path.insert(0, environment.code_dir)
     if os.path.exists(model_server.REQUIREMENTS_PATH):
         model_server._install_requirements()
