@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from include.local_sagemaker import process_tree
@@ -38,7 +37,7 @@ from include.local_sagemaker.algorithms.base import (
 )
 from include.local_sagemaker.frameworks import launch
 from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
-from include.local_sagemaker.frameworks.container.model_server import READY_PREFIX
+from include.local_sagemaker.frameworks.container.model_server import serve_http
 from include.local_sagemaker.frameworks.environments import EnvironmentNotBuilt
 
 #: ``repository=module[,repository=module...]``: extra algorithm modules (each exposing ``ALGORITHM``)
@@ -132,46 +131,15 @@ def train(base_dir: Path, image: str, job_name: str) -> int:
     return 0
 
 
-def _handler_for(predictor: Predictor) -> type[BaseHTTPRequestHandler]:
-    class InvocationHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes; without TCP_NODELAY the second waits for a delayed ACK.
-        disable_nagle_algorithm = True
+def _invoke_predictor(predictor: Predictor):
+    def invoke(body: bytes, headers) -> tuple[int, bytes, str]:
+        try:
+            answer, content_type = predictor.invoke(body, headers.get("Content-Type"), headers.get("Accept"))
+        except InferenceError as error:
+            return error.status, error.message.encode(), "text/plain"
+        return 200, answer, content_type
 
-        def _reply(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            if self.path == "/ping":
-                self._reply(200, b"", "text/plain")
-            else:
-                self._reply(404, b"not found", "text/plain")
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path != "/invocations":
-                self._reply(404, b"not found", "text/plain")
-                return
-            try:
-                answer, content_type = predictor.invoke(
-                    body, self.headers.get("Content-Type"), self.headers.get("Accept")
-                )
-            except InferenceError as error:
-                self._reply(error.status, error.message.encode(), "text/plain")
-            except Exception as error:
-                traceback.print_exc()
-                self._reply(500, f"{type(error).__name__}: {error}".encode(), "text/plain")
-            else:
-                self._reply(200, answer, content_type)
-
-        def log_message(self, format: str, *args) -> None:
-            pass
-
-    return InvocationHandler
+    return invoke
 
 
 def serve(model_dir: Path, image: str, host: str, port: int) -> int:
@@ -186,13 +154,10 @@ def serve(model_dir: Path, image: str, host: str, port: int) -> int:
         traceback.print_exc()
         print(f"Failed to load model: {error}", file=sys.stderr, flush=True)
         return 3
-    server = ThreadingHTTPServer((host, port), _handler_for(predictor))
-    server.daemon_threads = True
     # The engine stops a model server with SIGTERM: end through ``main`` so that the processes the
     # user's inference code may have started go too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"{READY_PREFIX}{server.server_address[1]}", flush=True)
-    server.serve_forever()
+    serve_http(_invoke_predictor(predictor), port, host)
     return 0
 
 

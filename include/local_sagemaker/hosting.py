@@ -31,9 +31,9 @@ import time
 import uuid
 from pathlib import Path
 
-from include.local_sagemaker.container import READY_PREFIX
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
+from include.local_sagemaker.frameworks.container.model_server import READY_PREFIX
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore

@@ -29,6 +29,8 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 READY_PREFIX = "serving port="
@@ -111,13 +113,17 @@ def _handler_service(handler: str):
     return classes[0]()
 
 
-def _handler(service, model_dir: str) -> type[BaseHTTPRequestHandler]:
-    # The toolkits' handlers keep per-request state on themselves (MMS gives each worker one request at a
-    # time), so requests take turns.
-    turn = threading.Lock()
+# (status, body, content type) of one invocation, from its body and request headers.
+Invoke = Callable[[bytes, Message], tuple[int, bytes, str]]
+
+
+def serve_http(invoke: Invoke, port: int, host: str = "127.0.0.1") -> None:
+    """Answer ``GET /ping`` and ``POST /invocations`` (the hosting contract) until killed, printing
+    ``serving port=<port>`` once listening. The engine's own model servers use it too."""
 
     class InvocationHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; without TCP_NODELAY the second waits for a delayed ACK.
         disable_nagle_algorithm = True
 
         def _reply(self, status: int, body: bytes, content_type: str) -> None:
@@ -138,27 +144,40 @@ def _handler(service, model_dir: str) -> type[BaseHTTPRequestHandler]:
             if self.path != "/invocations":
                 self._reply(404, b"not found", "text/plain")
                 return
-            context = Context(model_dir, dict(self.headers.items()))
             try:
-                with turn:
-                    answers = service.handle([{"body": body}], context)
+                self._reply(*invoke(body, self.headers))
             except Exception as error:
                 traceback.print_exc()
                 self._reply(500, f"{type(error).__name__}: {error}".encode(), "text/plain")
-                return
-            processor = context.request_processor[0]
-            answer = answers[0] if answers else b""
-            if isinstance(answer, str):
-                answer = answer.encode("utf-8")
-            elif not isinstance(answer, (bytes, bytearray)):
-                answer = str(answer).encode("utf-8")
-            content_type = processor.get_response_headers().get("Content-Type") or "application/json"
-            self._reply(processor.status, bytes(answer), content_type)
 
         def log_message(self, format: str, *args) -> None:
             pass
 
-    return InvocationHandler
+    server = ThreadingHTTPServer((host, port), InvocationHandler)
+    server.daemon_threads = True
+    print(f"{READY_PREFIX}{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+def _invoke_handler_service(service, model_dir: str) -> Invoke:
+    # The toolkits' handlers keep per-request state on themselves (MMS gives each worker one request at a
+    # time), so requests take turns.
+    turn = threading.Lock()
+
+    def invoke(body: bytes, headers: Message) -> tuple[int, bytes, str]:
+        context = Context(model_dir, dict(headers.items()))
+        with turn:
+            answers = service.handle([{"body": body}], context)
+        processor = context.request_processor[0]
+        answer = answers[0] if answers else b""
+        if isinstance(answer, str):
+            answer = answer.encode("utf-8")
+        elif not isinstance(answer, (bytes, bytearray)):
+            answer = str(answer).encode("utf-8")
+        content_type = processor.get_response_headers().get("Content-Type") or "application/json"
+        return processor.status, bytes(answer), content_type
+
+    return invoke
 
 
 def start_model_server(handler_service: str, port: int, host: str = "127.0.0.1") -> None:
@@ -175,10 +194,7 @@ def start_model_server(handler_service: str, port: int, host: str = "127.0.0.1")
         model_server._install_requirements()
     service = _handler_service(handler_service)
     service.initialize(Context(environment.model_dir))
-    server = ThreadingHTTPServer((host, port), _handler(service, environment.model_dir))
-    server.daemon_threads = True
-    print(f"{READY_PREFIX}{server.server_address[1]}", flush=True)
-    server.serve_forever()
+    serve_http(_invoke_handler_service(service, environment.model_dir), port, host)
 
 
 def main(argv: list[str] | None = None) -> int:
