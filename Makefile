@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 FRAMEWORK_STAMP := $(VENV)/.frameworks
 
-.PHONY: install frameworks test-fast sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
+.PHONY: install frameworks test-fast sdk sdk3 sdk3-pins spark system-packages test lint format demo up down status bench constraints clean
 
 # Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
 # reports UI test). Installed only when missing.
@@ -73,6 +73,22 @@ sdk3-pins:
 	.cache/resolve-sdk3/bin/pip install --quiet sagemaker==$(SDK3_VERSION)
 	{ grep '^#' $(SDK3_REQUIREMENTS); .cache/resolve-sdk3/bin/pip freeze; } > $(SDK3_REQUIREMENTS).new
 	mv $(SDK3_REQUIREMENTS).new $(SDK3_REQUIREMENTS)
+
+# SageMaker Spark (sagemaker-pyspark 1.4.5 with its PySpark 3.3.0) in a virtualenv of its own:
+# tests/local_sagemaker/test_spark_seeds.py runs the SageMaker Spark seeds' notebooks against the engine with it,
+# on the machine's Java. Both packages are source distributions (about 460 MB with the jars they carry), so
+# it is built only on request; the test skips, saying so, where it is not built (and fails under CI).
+SPARK_VENV := .cache/sagemaker-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+SPARK_REQUIREMENTS := tests/local_sagemaker/requirements-spark.txt
+
+spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(SPARK_REQUIREMENTS)
+	test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --no-deps -r $(SPARK_REQUIREMENTS)
+	$(SPARK_VENV)/bin/python -m pip check
+	touch $(SPARK_STAMP)
 
 system-packages:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
