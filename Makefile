@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 
 FRAMEWORK_STAMP := $(VENV)/.frameworks
 
-.PHONY: install frameworks test-fast sdk sdk3 sdk3-pins system-packages test lint format demo up down status bench constraints clean
+.PHONY: install frameworks test-fast sdk sdk3 sdk3-pins spark system-packages test lint format demo up down status bench constraints clean
 
-# Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test) and Chromium (the
-# reports UI test). Installed only when missing.
-DEBIAN_PACKAGES := postgresql redis-server chromium chromium-driver
+# Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test), Chromium (the reports
+# UI test) and a Java runtime (Spark, for the SageMaker Spark seeds). Installed only when missing.
+DEBIAN_PACKAGES := postgresql redis-server chromium chromium-driver openjdk-17-jre-headless
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP) $(FRAMEWORK_STAMP)
@@ -74,6 +74,22 @@ sdk3-pins:
 	{ grep '^#' $(SDK3_REQUIREMENTS); .cache/resolve-sdk3/bin/pip freeze; } > $(SDK3_REQUIREMENTS).new
 	mv $(SDK3_REQUIREMENTS).new $(SDK3_REQUIREMENTS)
 
+# SageMaker Spark (sagemaker-pyspark 1.4.5 with its PySpark 3.3.0) in a virtualenv of its own:
+# tests/local_sagemaker/test_spark_seeds.py runs the SageMaker Spark seeds' notebooks against the engine with it,
+# on the machine's Java. Both packages are source distributions carrying their jars (about 460 MB from PyPI,
+# 730 MB installed; a minute of CPU to build), so nothing is fetched from elsewhere; `make test` builds it once.
+SPARK_VENV := .cache/sagemaker-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+SPARK_REQUIREMENTS := tests/local_sagemaker/requirements-spark.txt
+
+spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(SPARK_REQUIREMENTS)
+	test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --no-deps -r $(SPARK_REQUIREMENTS)
+	$(SPARK_VENV)/bin/python -m pip check
+	touch $(SPARK_STAMP)
+
 system-packages:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
 	if [ -n "$$missing" ]; then \
@@ -82,7 +98,7 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) system-packages
+test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) $(SPARK_STAMP) system-packages
 	$(PY) -m pytest
 
 # The edit-test loop: everything but the tests marked slow (whole workflows, servers of their own, the
