@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import inspect
 import os
 import sys
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 READY_PREFIX = "serving port="
 # MMS answers a healthy ping with this body.
@@ -91,8 +93,14 @@ class Context:
 
 
 def _handler_service(module_name: str):
-    """The one class the handler module defines, instantiated (MMS's ``model_loader``)."""
-    module = importlib.import_module(module_name)
+    """The one class the handler module defines, instantiated (MMS's ``model_loader``). TorchServe's
+    toolkit names the module by its file (``handler_service.__file__``), MMS's by its import name."""
+    if module_name.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
     classes = [
         member
         for _, member in inspect.getmembers(module, inspect.isclass)
@@ -157,7 +165,10 @@ def start_model_server(handler_service: str, port: int, host: str = "127.0.0.1")
     """Prepare as the inference toolkit does, load the handler service and answer until killed."""
     from sagemaker_inference import environment, model_server
 
-    model_server._set_python_path()
+    # The sagemaker-inference that PyTorch's inference toolkit installs sets no PYTHONPATH (its TorchServe
+    # does); the code directory goes on this process's path below either way.
+    if hasattr(model_server, "_set_python_path"):
+        model_server._set_python_path()
     # MMS workers inherit PYTHONPATH; in this one process the code directory goes on the path directly.
     sys.path.insert(0, environment.code_dir)
     if os.path.exists(model_server.REQUIREMENTS_PATH):
