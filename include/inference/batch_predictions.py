@@ -1,76 +1,59 @@
-"""Batch transform results read back: predicted labels paired, in order, with the true labels.
+"""Batch transform results read back as the script-mode seed reads them.
 
-A transform with ``SplitType=Line`` and ``AssembleWith=Line`` over CSV answers one line per record (the
-first cell is the predicted label) in the order of the records, in one ``.out`` object per input object.
-The inputs are the features-only copy of a label-first CSV split, so each ``.out`` is paired with the
-labelled object of the same shard.
+The seed's transform input is one CSV file per test digit, ``data-<i>.csv`` (one line of 784 pixels), so
+its output ``data-<i>.csv.out`` is the model's whole answer for digit ``i`` of the test split: the JSON
+``[[p0, ..., p9]]`` of the framework's default output handler. The notebook reads it with
+``ast.literal_eval(output)[0]`` and takes the index of the largest probability.
 """
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
+
+_DIGIT_FILE = re.compile(r"(?:^|/)data-(\d+)\.csv$")
 
 
-def read_labelled_csv(body: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """``(features float32, labels int64)`` of headerless CSV rows ``label,feature,...``."""
-    if not body.strip():
-        raise ValueError("A labelled CSV object is empty")
-    rows = pd.read_csv(io.BytesIO(body), header=None, dtype=np.float32).to_numpy()
-    if rows.shape[1] < 2:
-        raise ValueError(f"Labelled CSV rows need a label and features; got {rows.shape[1]} column(s)")
-    return rows[:, 1:], rows[:, 0].astype(np.int64)
+def predicted_digit(output: bytes) -> int:
+    """The digit a ``.out`` answers, as the seed reads it: ``ast.literal_eval(output)[0]``, argmax."""
+    text = output.decode("utf-8")
+    try:
+        probabilities = ast.literal_eval(text)[0]
+        return max(range(len(probabilities)), key=probabilities.__getitem__)
+    except (ValueError, SyntaxError, TypeError, IndexError, KeyError):
+        raise ValueError(f"A transform output is not [[p0, ..., p9]]: {text[:80]!r}") from None
 
 
-def read_predicted_labels(body: bytes) -> np.ndarray:
-    """The label on each non-blank line of a transform output (its first CSV cell), as int64."""
-    labels = []
-    for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        cell = line.split(",", 1)[0].strip()
-        try:
-            value = float(cell)
-        except ValueError:
-            raise ValueError(f"Line {number} of the transform output is not a label: {line[:80]!r}") from None
-        if not value.is_integer():
-            raise ValueError(f"Line {number} of the transform output is not a whole label: {cell!r}")
-        labels.append(int(value))
-    return np.asarray(labels, dtype=np.int64)
+def digit_index(key: str) -> int:
+    """Which test digit the input object ``key`` holds: ``.../data-17.csv`` is digit 17."""
+    found = _DIGIT_FILE.search(key)
+    if found is None:
+        raise ValueError(f"{key!r} is not a one-digit input file named data-<i>.csv")
+    return int(found.group(1))
 
 
-def pair_transform_output(
-    labelled: Iterable[tuple[str, bytes]], outputs: Iterable[tuple[str, bytes]]
+def pair_digit_outputs(
+    images: np.ndarray, labels: np.ndarray, outputs: Iterable[tuple[str, bytes]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(images, labels, predictions)`` from labelled CSV objects and their ``.out`` objects, in order.
+    """``(images, labels, predictions)`` of the digits that ``outputs`` answer, in their order.
 
-    Both arguments are ``(name, body)`` pairs, the i-th output being the result of the i-th labelled
-    object's features; a count that differs names both objects.
+    ``outputs`` are ``(input key, .out body)`` pairs; ``data-<i>.csv``'s answer goes with ``images[i]`` and
+    ``labels[i]``, the test split's digit ``i``.
     """
-    labelled, outputs = list(labelled), list(outputs)
-    if len(labelled) != len(outputs):
-        raise ValueError(
-            f"{len(labelled)} labelled objects but {len(outputs)} transform outputs: "
-            f"{[name for name, _ in labelled]} vs {[name for name, _ in outputs]}"
-        )
-    if not labelled:
+    indices, predictions = [], []
+    for key, body in outputs:
+        index = digit_index(key)
+        if index >= len(labels):
+            raise ValueError(f"{key} answers digit {index}, but the test split holds {len(labels)} digits")
+        indices.append(index)
+        predictions.append(predicted_digit(body))
+    if not indices:
         raise ValueError("No transform output to read")
-    images, labels, predictions = [], [], []
-    for (data_name, data), (output_name, output) in zip(labelled, outputs, strict=True):
-        features, truth = read_labelled_csv(data)
-        predicted = read_predicted_labels(output)
-        if len(predicted) != len(truth):
-            raise ValueError(
-                f"{output_name} holds {len(predicted)} predictions for the "
-                f"{len(truth)} records of {data_name}"
-            )
-        images.append(features)
-        labels.append(truth)
-        predictions.append(predicted)
-    return np.concatenate(images), np.concatenate(labels), np.concatenate(predictions)
+    return images[indices], labels[indices], np.asarray(predictions, dtype=np.int64)
 
 
 def predictions_npz(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> bytes:

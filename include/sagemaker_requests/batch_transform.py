@@ -10,6 +10,11 @@ from __future__ import annotations
 SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
 BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
+# The settings a request may leave to AWS, all left out: what the SageMaker SDK's
+# ``transformer(...).transform(data, content_type=...)`` sends when given none of them.
+AWS_DEFAULTS = dict.fromkeys(
+    ("accept", "split_type", "assemble_with", "batch_strategy", "max_payload_mb", "max_concurrent_transforms")
+)
 # SageMaker's bound on MaxPayloadInMB x MaxConcurrentTransforms.
 MAX_TOTAL_PAYLOAD_MB = 100
 OUTPUT_SUFFIX = ".out"
@@ -27,22 +32,32 @@ def transform_job(
     input_uri: str,
     output_path: str,
     content_type: str = "text/csv",
-    accept: str = "text/csv",
-    split_type: str = "Line",
-    assemble_with: str = "Line",
-    batch_strategy: str = "MultiRecord",
-    max_payload_mb: int = 6,
-    max_concurrent_transforms: int = 1,
+    accept: str | None = "text/csv",
+    split_type: str | None = "Line",
+    assemble_with: str | None = "Line",
+    batch_strategy: str | None = "MultiRecord",
+    max_payload_mb: int | None = 6,
+    max_concurrent_transforms: int | None = 1,
     instance_type: str = "ml.m5.large",
     instance_count: int = 1,
 ) -> dict:
-    """A ``CreateTransformJob`` request transforming every object under the ``input_uri`` prefix."""
-    _one_of("SplitType", split_type, SPLIT_TYPES)
-    _one_of("AssembleWith", assemble_with, ASSEMBLE_WITH)
-    _one_of("BatchStrategy", batch_strategy, BATCH_STRATEGIES)
-    if max_concurrent_transforms < 1:
+    """A ``CreateTransformJob`` request transforming every object under the ``input_uri`` prefix.
+
+    A setting given as None is left out of the request, so AWS's default applies (no split: each object
+    is one request; what the SageMaker SDK's ``Transformer.transform(data, content_type=...)`` sends).
+    """
+    for setting, value, allowed in (
+        ("SplitType", split_type, SPLIT_TYPES),
+        ("AssembleWith", assemble_with, ASSEMBLE_WITH),
+        ("BatchStrategy", batch_strategy, BATCH_STRATEGIES),
+    ):
+        if value is not None:
+            _one_of(setting, value, allowed)
+    if max_concurrent_transforms is not None and max_concurrent_transforms < 1:
         raise ValueError(f"MaxConcurrentTransforms must be at least 1, got {max_concurrent_transforms}")
-    if not 1 <= max_payload_mb * max_concurrent_transforms <= MAX_TOTAL_PAYLOAD_MB:
+    if max_payload_mb is not None and not 1 <= max_payload_mb * (max_concurrent_transforms or 1) <= (
+        MAX_TOTAL_PAYLOAD_MB
+    ):
         raise ValueError(
             f"MaxPayloadInMB {max_payload_mb} x MaxConcurrentTransforms {max_concurrent_transforms} must be "
             f"between 1 and {MAX_TOTAL_PAYLOAD_MB}"
@@ -50,7 +65,7 @@ def transform_job(
     for label, uri in (("input", input_uri), ("output", output_path)):
         if not uri.startswith("s3://"):
             raise ValueError(f"The transform {label} must be an s3:// URI, got {uri!r}")
-    return {
+    request = {
         "TransformJobName": name,
         "ModelName": model_name,
         "BatchStrategy": batch_strategy,
@@ -64,6 +79,15 @@ def transform_job(
         },
         "TransformOutput": {"S3OutputPath": output_path, "Accept": accept, "AssembleWith": assemble_with},
         "TransformResources": {"InstanceType": instance_type, "InstanceCount": instance_count},
+    }
+    return _without_none(request)
+
+
+def _without_none(request: dict) -> dict:
+    return {
+        key: _without_none(value) if isinstance(value, dict) else value
+        for key, value in request.items()
+        if value is not None
     }
 
 

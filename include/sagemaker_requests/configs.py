@@ -9,13 +9,14 @@ from collections.abc import Mapping
 def s3_channel(
     name: str,
     s3_uri: str,
-    content_type: str,
+    content_type: str | None,
     *,
     data_type: str = "S3Prefix",
     distribution: str = "FullyReplicated",
     record_wrapper: str | None = None,
 ) -> dict:
-    """One ``InputDataConfig`` entry. ``distribution="ShardedByS3Key"`` gives each instance its own shards."""
+    """One ``InputDataConfig`` entry. ``distribution="ShardedByS3Key"`` gives each instance its own shards;
+    ``content_type=None`` names none (the SDK's ``fit({"train": "s3://..."})`` names none either)."""
     channel = {
         "ChannelName": name,
         "DataSource": {
@@ -24,6 +25,8 @@ def s3_channel(
         "ContentType": content_type,
         "CompressionType": "None",
     }
+    if content_type is None:
+        del channel["ContentType"]
     if record_wrapper:
         channel["RecordWrapperType"] = record_wrapper
     return channel

@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from include.sagemaker_requests import configs
+from packaging.version import Version
 
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
 # The training toolkit's log level for the framework itself (logging.INFO), the SDK's default.
 CONTAINER_LOG_LEVEL = 20
+# The first release of each framework whose SDK estimator asks SageMaker to keep the job's metrics as a
+# time series (MXNet.__init__ in sagemaker/mxnet/estimator.py, PyTorch.__init__ in pytorch/estimator.py).
+_FIRST_METRICS_TIME_SERIES_RELEASE = {"mxnet": Version("1.6"), "pytorch": Version("1.3")}
 
 
 def _check_source_dir_uri(source_dir_uri: str) -> None:
@@ -72,17 +75,8 @@ def serving_environment(entry_point: str, source_dir_uri: str, region: str) -> d
     }
 
 
-def model(
-    *,
-    name: str,
-    image: str,
-    model_data_url: str,
-    role_arn: str,
-    entry_point: str,
-    source_dir_uri: str,
-    region: str,
-) -> dict:
-    """A ``CreateModel`` request that serves ``model_data_url`` with the handlers of ``entry_point``."""
-    request = configs.model(name=name, image=image, model_data_url=model_data_url, role_arn=role_arn)
-    request["PrimaryContainer"]["Environment"] = serving_environment(entry_point, source_dir_uri, region)
-    return request
+def metrics_time_series(framework: str, version: str) -> bool:
+    """Whether the SDK's estimator of ``framework`` ``version`` sets ``EnableSageMakerMetricsTimeSeries``
+    (MXNet 1.6 and later, PyTorch 1.3 and later; scikit-learn never)."""
+    first = _FIRST_METRICS_TIME_SERIES_RELEASE.get(framework)
+    return first is not None and Version(version) >= first

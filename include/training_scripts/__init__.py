@@ -10,6 +10,7 @@ pixels answered as ``[[p0, ..., p9]]`` in JSON.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -43,3 +44,20 @@ MNIST_PYTORCH_METRICS = _epoch_accuracy_metrics()
 MNIST_SKLEARN = _HERE / "mnist_sklearn"
 MNIST_SKLEARN_ENTRY_POINT = "mnist.py"
 MNIST_SKLEARN_METRICS = _epoch_accuracy_metrics()
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One framework's script: its source directory, the entry point in it, and the metrics it logs."""
+
+    source_dir: Path
+    script: str
+    metrics: list[dict[str, str]]
+
+
+# The seed's MNIST script per framework, as the SDK's framework estimators name them.
+MNIST_ENTRY_POINTS = {
+    "mxnet": EntryPoint(MNIST_MXNET, MNIST_MXNET_ENTRY_POINT, MNIST_MXNET_METRICS),
+    "pytorch": EntryPoint(MNIST_PYTORCH, MNIST_PYTORCH_ENTRY_POINT, MNIST_PYTORCH_METRICS),
+    "sklearn": EntryPoint(MNIST_SKLEARN, MNIST_SKLEARN_ENTRY_POINT, MNIST_SKLEARN_METRICS),
+}

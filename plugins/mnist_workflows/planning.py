@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow.sdk import Variable, task
@@ -24,6 +24,8 @@ class Plan:
     target: Deployment
     names: RunNames
     params: Any
+    # The run's settled hyperparameters (a DAG swept by date): the params, or its grid point's values.
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def bucket_uri(self) -> str:
@@ -38,8 +40,9 @@ class Plan:
         """The names of one stage of the run (``pca``, ``p3``, ...)."""
         return run_names(self.dag_id, self.run_id, stage=stage)
 
-    def image(self, algorithm: str) -> str:
-        return image_uri(algorithm, self.target.region)
+    def image(self, algorithm: str, scope: str = "training") -> str:
+        """The image of ``algorithm`` in the run's region (``scope="inference"``: the one that serves it)."""
+        return image_uri(algorithm, self.target.region, scope=scope)
 
 
 def plan_run(
@@ -65,7 +68,11 @@ def plan_run(
         """Name this run's resources, read where it deploys and settle its hyperparameters."""
         target = deployment(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
-        planned = Plan(dag_run.dag_id, dag_run.run_id, target, names, params)
+        sweep = None
+        if spec in SWEPT_BY_DATE:
+            sweep = run_sweep(spec.swept, spec.schedule, dag=dag, dag_run=dag_run, params=params)
+        values = sweep["values"] if sweep else {}
+        planned = Plan(dag_run.dag_id, dag_run.run_id, target, names, params, values)
         result = {
             **target.to_dict(),
             **names.to_dict(),
@@ -77,8 +84,7 @@ def plan_run(
         for stage, algorithm in (stages or {}).items():
             result |= {f"{stage}_{kind}": name for kind, name in planned.stage(stage).to_dict().items()}
             result[f"{stage}_image"] = planned.image(algorithm)
-        if spec in SWEPT_BY_DATE:
-            sweep = run_sweep(spec.swept, spec.schedule, dag=dag, dag_run=dag_run, params=params)
+        if sweep:
             result |= {"hyperparameters": sweep["values"], "sweep_index": sweep["index"]}
         return result | (extra(planned) if extra else {})
 

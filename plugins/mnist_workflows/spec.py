@@ -105,8 +105,9 @@ PCA_KMEANS_MNIST = WorkflowSpec(
 )
 MNIST_BATCH_TRANSFORM = WorkflowSpec(
     dag_id="mnist_batch_transform",
-    image="sklearn",
-    swept=("hidden_units", "max_iter", "alpha"),
+    # The seed's framework; the DAG's `framework` param (swept too) picks the run's own.
+    image="mxnet",
+    swept=("framework", "epochs", "batch_size", "learning_rate"),
     leaderboard="mnist-batch-transform",
     metric="accuracy",
     direction="maximize",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
 from airflow.sdk import task
 
 from include.recordio import CONTENT_TYPE as RECORDIO
 from include.sagemaker_requests import configs
 from operators.mnist_to_s3 import MnistToS3Operator
+from operators.sagemaker_register import RegisterModelVersionOperator
 from operators.sagemaker_resumable import ResumableTrainingOperator
 
 # How often a task asks SageMaker how its job is doing; tests poll every second instead.
@@ -113,15 +113,31 @@ def model_artifact(training_task_id: str = "train") -> str:
 
 
 def register_model(
-    trained, run, group: str, group_description: str, stage: str = "", description: str = "{{ run_id }}"
-) -> SageMakerRegisterModelVersionOperator:
+    trained,
+    run,
+    group: str,
+    group_description: str,
+    stage: str = "",
+    description: str = "{{ run_id }}",
+    *,
+    served_by: Mapping | None = None,
+) -> RegisterModelVersionOperator:
     """The ``register_model`` task (``register_<stage>``), after the training task ``trained`` (``train``,
     ``train_<stage>``): register its model as a version of the package group ``group``, served by the
-    run's image (of its ``stage``) and described by the run id (or ``description``)."""
-    register = SageMakerRegisterModelVersionOperator(
+    run's image (of its ``stage``) and described by the run id (or ``description``).
+
+    ``served_by`` registers another container instead: its ``image``, ``model_url`` and ``environment``
+    (XComs or templates), e.g. a script-mode model's serving image, repacked archive and environment.
+    """
+    container = served_by or {
+        "image": run[f"{stage}_image" if stage else "image"],
+        "model_url": model_artifact(f"train_{stage}" if stage else "train"),
+    }
+    register = RegisterModelVersionOperator(
         task_id=f"register_{stage}" if stage else "register_model",
-        image_uri=run[f"{stage}_image" if stage else "image"],
-        model_url=model_artifact(f"train_{stage}" if stage else "train"),
+        image_uri=container["image"],
+        model_url=container["model_url"],
+        environment=container.get("environment"),
         package_group_name=group,
         package_group_desc=group_description,
         package_desc=description,

@@ -30,6 +30,15 @@ def read_objects(prefix_uri: str, keys: Iterable[str]) -> Iterator[bytes]:
         yield s3.get_key(key, bucket).get()["Body"].read()
 
 
+def read_each(uris: Iterable[str]) -> Iterator[bytes]:
+    """The bodies of the S3 objects ``uris``, one at a time, through one client: for many small objects,
+    such as a transform's ``.out`` per input file."""
+    client = S3Hook().conn
+    for uri in uris:
+        bucket, key = S3Hook.parse_s3_url(uri)
+        yield client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
 def write_object(uri: str, body: bytes) -> str:
     """Store ``body`` at ``uri`` (replacing what a retried try stored) and return ``uri``."""
     bucket, key = S3Hook.parse_s3_url(uri)

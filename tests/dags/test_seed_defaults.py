@@ -12,6 +12,9 @@ SEED_DEFAULTS = {
     # The Parquet -> recordIO -> Linear Learner notebook: binary_classifier, absolute_loss, 10 epochs,
     # 32 models, mini-batches of 200, feature_dim 784.
     "linear_learner_mnist": {"epochs": 10, "num_models": 32, "mini_batch_size": 200},
+    # The MXNet Module API script-mode notebook: mxnet 1.6.0, learning-rate 0.1, and its mnist.py's own
+    # defaults of 10 epochs in batches of 100.
+    "mnist_batch_transform": {"framework": "mxnet", "epochs": 10, "batch_size": 100, "learning_rate": 0.1},
 }
 
 

@@ -6,48 +6,42 @@ import numpy as np
 import pytest
 
 from include.inference.batch_predictions import (
-    pair_transform_output,
+    digit_index,
+    pair_digit_outputs,
+    predicted_digit,
     predictions_npz,
-    read_labelled_csv,
-    read_predicted_labels,
 )
 
-LABELLED = b"3,0,0.5\n7,1,0.25\n"
-MORE_LABELLED = b"1,0.75,0\n"
+
+def test_a_transform_output_is_read_as_the_seed_reads_it() -> None:
+    # The MXNet default output handler's JSON, as the notebook's ast.literal_eval reads it.
+    assert predicted_digit(b"[[0.01, 0.02, 0.9, 0.07, 0, 0, 0, 0, 0, 0]]") == 2
+    with pytest.raises(ValueError, match="not"):
+        predicted_digit(b"7\n")
 
 
-def test_labelled_csv_splits_label_and_features() -> None:
-    features, labels = read_labelled_csv(LABELLED)
-    assert labels.tolist() == [3, 7]
-    assert labels.dtype == np.int64
-    assert features.dtype == np.float32
-    assert features.tolist() == [[0.0, 0.5], [1.0, 0.25]]
-    with pytest.raises(ValueError, match="empty"):
-        read_labelled_csv(b"\n")
+def test_digit_files_name_their_digit() -> None:
+    assert digit_index("run/csv-digits/test/data-17.csv") == 17
+    assert digit_index("data-0.csv") == 0
+    with pytest.raises(ValueError, match=r"part-00000\.csv"):
+        digit_index("run/part-00000.csv")
 
 
-def test_predicted_labels_skip_blank_lines_and_read_the_first_cell() -> None:
-    assert read_predicted_labels(b"3\n7.0\n\n2,0.9\n").tolist() == [3, 7, 2]
-    with pytest.raises(ValueError, match=r"Line 2 .*'seven'"):
-        read_predicted_labels(b"3\nseven\n")
-    with pytest.raises(ValueError, match=r"Line 1 .*'0\.4'"):
-        read_predicted_labels(b"0.4\n")
-
-
-def test_outputs_pair_with_their_labelled_objects_in_order() -> None:
-    images, labels, predictions = pair_transform_output(
-        [("a.csv", LABELLED), ("b.csv", MORE_LABELLED)], [("a.csv.out", b"3\n1\n"), ("b.csv.out", b"1\n")]
-    )
-    assert labels.tolist() == [3, 7, 1]
-    assert predictions.tolist() == [3, 1, 1]
-    assert images.shape == (3, 2)
-
-
-def test_a_count_mismatch_names_the_objects() -> None:
-    with pytest.raises(ValueError, match=r"a\.csv\.out holds 1 predictions for the 2 records of a\.csv"):
-        pair_transform_output([("a.csv", LABELLED)], [("a.csv.out", b"3\n")])
-    with pytest.raises(ValueError, match="2 labelled objects but 1 transform outputs"):
-        pair_transform_output([("a.csv", LABELLED), ("b.csv", MORE_LABELLED)], [("a.csv.out", b"3\n1\n")])
+def test_each_output_pairs_with_its_digits_image_and_label() -> None:
+    images = np.arange(12, dtype=np.float32).reshape(3, 4)
+    labels = np.array([5, 0, 4])
+    outputs = [
+        ("p/data-2.csv", b"[[0, 0, 0, 0, 0.9, 0.1, 0, 0, 0, 0]]"),
+        ("p/data-0.csv", b"[[0, 0, 0, 0.6, 0, 0.4, 0, 0, 0, 0]]"),
+    ]
+    paired_images, paired_labels, predictions = pair_digit_outputs(images, labels, outputs)
+    assert paired_labels.tolist() == [4, 5]
+    assert predictions.tolist() == [4, 3]
+    assert paired_images.tolist() == [images[2].tolist(), images[0].tolist()]
+    with pytest.raises(ValueError, match="holds 3 digits"):
+        pair_digit_outputs(images, labels, [("p/data-3.csv", b"[[1]]")])
+    with pytest.raises(ValueError, match="No transform output"):
+        pair_digit_outputs(images, labels, [])
 
 
 def test_predictions_npz_holds_what_the_report_reads() -> None:

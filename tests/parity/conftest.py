@@ -13,6 +13,7 @@ records the SDK's calls the same way and sends nothing.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -139,14 +140,15 @@ def dag_params() -> Callable[[str], dict]:
 
 
 @pytest.fixture(scope="session")
-def sdk_requests(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[dict]], list[list]]:
+def sdk_requests(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[list]]:
     """``sdk_requests(steps)``: per step of ``sdk_requests.py``, the ``[operation, parameters]`` the SDK
-    sent."""
+    sent; ``sdk_requests(steps, uploads=True)``: those and, per step, what it uploaded to S3
+    (``{"s3://...": bytes}``)."""
     if not SDK_PYTHON.exists():
         pytest.skip(f"the SageMaker SDK's virtualenv {SDK_PYTHON.parent.parent} is not built: run `make sdk`")
     directory = tmp_path_factory.mktemp("sdk-requests")
 
-    def build(steps: list[dict]) -> list[list]:
+    def build(steps: list[dict], uploads: bool = False):
         output = directory / f"requests-{len(list(directory.iterdir()))}.json"
         finished = subprocess.run(
             [str(SDK_PYTHON), str(SDK_SCRIPT), str(output)],
@@ -157,6 +159,12 @@ def sdk_requests(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[dic
             env={**os.environ, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"},
         )
         assert finished.returncode == 0, finished.stderr[-4000:]
-        return json.loads(output.read_text())["requests"]
+        answers = json.loads(output.read_text())
+        if not uploads:
+            return answers["requests"]
+        uploaded = [
+            {uri: base64.b64decode(body) for uri, body in step.items()} for step in answers["uploads"]
+        ]
+        return answers["requests"], uploaded
 
     return build

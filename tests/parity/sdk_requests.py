@@ -13,17 +13,24 @@ botocore hooks are registered (the mechanism of ``botocore.stub.Stubber``):
   after botocore has validated the parameters against the service model.
 
 Telemetry, the one call the SDK makes outside botocore, is turned off through the SDK's own config.
+
+A step may give ``canned`` answers of its own (``DescribeTrainingJob`` of the job it fitted) and ``objects``
+(``{"s3://bucket/key": base64}``) that S3 ``HeadObject``/``GetObject`` answer with, for a model class that
+downloads what it repacks; what the SDK uploads (``PutObject``) comes back under ``uploads``, base64.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 import json
 import sys
 
 import boto3
 import sagemaker
 from botocore.awsrequest import AWSResponse
+from botocore.response import StreamingBody
 from sagemaker import image_uris
 from sagemaker.amazon.amazon_estimator import RecordSet
 from sagemaker.amazon.kmeans import KMeans, KMeansModel
@@ -32,7 +39,9 @@ from sagemaker.amazon.pca import PCA, PCAModel
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
-from sagemaker.sklearn import SKLearn, SKLearnModel
+from sagemaker.mxnet import MXNet
+from sagemaker.pytorch import PyTorch
+from sagemaker.sklearn import SKLearn
 from sagemaker.tuner import CategoricalParameter, HyperparameterTuner
 
 ACCOUNT = "123456789012"
@@ -57,25 +66,46 @@ _MODELS = {
     "KMeansModel": KMeansModel,
     "PCAModel": PCAModel,
     "LinearLearnerModel": LinearLearnerModel,
-    "SKLearnModel": SKLearnModel,
     "Model": Model,
 }
 
 
+_FRAMEWORKS = {"MXNet": MXNet, "PyTorch": PyTorch, "SKLearn": SKLearn}
+
+
 class Recorder:
-    def __init__(self):
+    def __init__(self, canned: dict | None = None, objects: dict | None = None):
         self.calls: list[list] = []
+        self.canned = {**_CANNED, **(canned or {})}
+        self.objects = {uri: base64.b64decode(body) for uri, body in (objects or {}).items()}
+        self.uploads: dict[str, str] = {}
 
-    def record(self, params, model, **_):
-        if model.service_model.service_name == "sagemaker" and model.name.startswith("Create"):
+    def record(self, params, model, context, **_):
+        service = model.service_model.service_name
+        if service == "sagemaker" and model.name.startswith("Create"):
             self.calls.append([model.name, copy.deepcopy(params)])
+        elif service == "s3" and "Key" in params:
+            context["parity_object"] = f"s3://{params['Bucket']}/{params['Key']}"
 
-    @staticmethod
-    def respond(model, **_):
-        answer = _CANNED.get(model.name) or {
-            field: f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:sdk/parity" for field in _ARN_FIELDS
-        }
+    def respond(self, model, params, context, **_):
+        if model.service_model.service_name == "s3" and "parity_object" in context:
+            answer = self._s3_answer(model.name, context["parity_object"], params["body"])
+        else:
+            answer = self.canned.get(model.name) or {
+                field: f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:sdk/parity" for field in _ARN_FIELDS
+            }
         return AWSResponse(None, 200, {}, None), {**answer, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    def _s3_answer(self, operation: str, uri: str, body) -> dict:
+        if operation == "PutObject":
+            body.seek(0)
+            self.uploads[uri] = base64.b64encode(body.read()).decode()
+            return {"ETag": '"parity"'}
+        data = self.objects[uri]
+        answer = {"ContentLength": len(data), "ETag": '"parity"'}
+        if operation == "GetObject":
+            answer["Body"] = StreamingBody(io.BytesIO(data), len(data))
+        return answer
 
 
 def session(region: str, recorder: Recorder) -> sagemaker.Session:
@@ -106,11 +136,24 @@ def estimator_fit(sess, *, image, estimator, hyperparameters, inputs, job_name):
     trainer.fit({name: TrainingInput(**spec) for name, spec in inputs.items()}, job_name=job_name, wait=False)
 
 
-def sklearn_fit(sess, *, estimator, inputs, job_name):
-    """Script mode: ``SKLearn(entry_point=..., source_dir="s3://.../sourcedir.tar.gz", ...).fit(...)``."""
-    SKLearn(sagemaker_session=sess, **estimator).fit(
-        {name: TrainingInput(**spec) for name, spec in inputs.items()}, job_name=job_name, wait=False
+def framework_fit_transform(
+    sess, *, framework, estimator, inputs, job_name, transformer, transform, register
+):
+    """The script-mode seed: ``MXNet(entry_point=..., source_dir="s3://.../sourcedir.tar.gz", ...)
+    .fit({"train": ..., "test": ...})`` → ``transformer(...).transform(data, content_type=...)``, then the
+    same model's ``register()`` (MXNetModel and PyTorchModel repack the model for both)."""
+    trainer = _FRAMEWORKS[framework](sagemaker_session=sess, **estimator)
+    trainer.fit(inputs, job_name=job_name, wait=False)
+    trainer.transformer(**transformer).transform(wait=False, **transform)
+    serving_image = image_uris.retrieve(
+        trainer._framework_name,
+        sess.boto_region_name,
+        version=trainer.framework_version,
+        py_version=trainer.py_version,
+        instance_type=transformer["instance_type"],
+        image_scope="inference",
     )
+    trainer.create_model(name=transformer["model_name"]).register(image_uri=serving_image, **register)
 
 
 def _model(sess, spec: dict):
@@ -161,7 +204,7 @@ BUILDERS = {
     for builder in (
         algorithm_fit,
         estimator_fit,
-        sklearn_fit,
+        framework_fit_transform,
         model_deploy,
         model_transform,
         model_register,
@@ -172,11 +215,12 @@ BUILDERS = {
 
 def main(output: str) -> None:
     steps = json.load(sys.stdin)
-    answers = {"sdk_version": sagemaker.__version__, "requests": []}
+    answers = {"sdk_version": sagemaker.__version__, "requests": [], "uploads": []}
     for step in steps:
-        recorder = Recorder()
+        recorder = Recorder(step.get("canned"), step.get("objects"))
         BUILDERS[step["builder"]](session(step["region"], recorder), **step["arguments"])
         answers["requests"].append(recorder.calls)
+        answers["uploads"].append(recorder.uploads)
     with open(output, "w") as out:  # not stdout: the SDK logs there
         json.dump(answers, out, default=str)
 

@@ -12,15 +12,22 @@ the same either way; a listed difference that no longer occurs fails too, so the
 
 from __future__ import annotations
 
+import base64
+import io
+import tarfile
+from pathlib import PurePosixPath
+
+import boto3
 import pytest
 from comparison import ABSENT, Allowed, Renamed, compare, same_number
 
+from include.sagemaker_requests import configs
 from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.image_uris import DEFAULT_VERSIONS
 from include.sagemaker_requests.names import run_names
 from include.sagemaker_requests.source_dir import ARCHIVE_NAME
 from include.sweeps.grid import expand
-from include.training_scripts import MNIST_CLASSIFIER_ENTRY_POINT, MNIST_CLASSIFIER_METRICS
+from include.training_scripts import MNIST_ENTRY_POINTS
 
 pytestmark = pytest.mark.slow
 
@@ -127,14 +134,25 @@ SDK_PACKAGE_DEFAULTS = (
         sdk="None",
     ),
 )
-FRAMEWORK_METADATA = Allowed(
-    "CreateModelPackage",
-    "InferenceSpecification.Containers[0].Framework",
-    "SKLearnModel.register() labels the container with its framework; the label is metadata (model "
-    "cards, Inference Recommender), serving runs the image with the environment.",
-    dag=ABSENT,
-    sdk="SKLEARN",
-)
+
+
+def _framework_metadata(framework: str, version: str) -> tuple[Allowed, ...]:
+    reason = (
+        "A framework model's register() labels the container with its framework and version; the labels "
+        "are metadata (model cards, Inference Recommender), serving runs the image with the environment."
+    )
+    return tuple(
+        Allowed(
+            "CreateModelPackage",
+            f"InferenceSpecification.Containers[0].{field}",
+            reason,
+            dag=ABSENT,
+            sdk=value,
+        )
+        for field, value in (("Framework", framework), ("FrameworkVersion", version))
+    )
+
+
 TUNING_RESOURCES = Renamed(
     "CreateHyperParameterTuningJob",
     "TrainingJobDefinition.HyperParameterTuningResourceConfig.",
@@ -482,7 +500,17 @@ def test_linear_learner_mnist(dag_run, dag_params, sdk_requests) -> None:
     )
 
 
-def test_mnist_batch_transform(dag_run, dag_params, sdk_requests) -> None:
+def _archive_files(archive: bytes) -> dict[str, bytes]:
+    """The files of a ``.tar.gz`` by normalised path, without the archive's metadata."""
+    with tarfile.open(fileobj=io.BytesIO(archive)) as members:
+        return {
+            PurePosixPath(member.name).as_posix(): members.extractfile(member).read()
+            for member in members
+            if member.isfile()
+        }
+
+
+def test_mnist_batch_transform(dag_run, dag_params, sdk_requests, parity_engine) -> None:
     params = dag_params("mnist_batch_transform")
     run = dag_run("mnist_batch_transform")
     names = run_names("mnist_batch_transform", run.run_id)
@@ -491,67 +519,87 @@ def test_mnist_batch_transform(dag_run, dag_params, sdk_requests) -> None:
     transform = run.request("CreateTransformJob", TransformJobName=f"{names.training_job}-transform")
     package = run.request("CreateModelPackage", ModelPackageGroupName="mnist-script-mode")
 
-    # The entry point and the sourcedir.tar.gz the DAG uploaded, as the SDK takes an S3 source_dir.
-    script = {
-        "entry_point": MNIST_CLASSIFIER_ENTRY_POINT,
-        "source_dir": f"s3://{LOCAL_BUCKET}/{names.s3_prefix}/code/{ARCHIVE_NAME}",
-        "framework_version": DEFAULT_VERSIONS["sklearn"],
-        "py_version": "py3",
-    }
+    # The seed's estimator, given the sourcedir.tar.gz the DAG uploaded (the SDK takes an S3 source_dir)
+    # and the DAG's code location, under which the SDK puts the repacked model too.
+    code_location = f"s3://{LOCAL_BUCKET}/{names.s3_prefix}/code"
+    source_dir = f"{code_location}/{ARCHIVE_NAME}"
+    entry_point = MNIST_ENTRY_POINTS[params["framework"]]
     estimator = {
         **_resources(training),
-        **script,
+        "entry_point": entry_point.script,
+        "source_dir": source_dir,
+        "code_location": code_location,
+        "framework_version": DEFAULT_VERSIONS["mxnet"],
+        "py_version": "py3",
         # The script's arguments: the params' names with dashes.
         "hyperparameters": {
-            name.replace("_", "-"): params[name] for name in ("hidden_units", "max_iter", "alpha")
+            name.replace("_", "-"): params[name] for name in ("epochs", "batch_size", "learning_rate")
         },
-        "metric_definitions": MNIST_CLASSIFIER_METRICS,
+        "metric_definitions": entry_point.metrics,
     }
-    fit = {"estimator": estimator, "inputs": _training_inputs(training), "job_name": names.training_job}
-    sklearn_model = _model("SKLearnModel", model, **script)
-    classify = {
-        "model": sklearn_model,
-        # One CSV line per digit in, one predicted digit per line out.
-        "transformer": {
-            "instance_count": 1,
-            "instance_type": params["transform_instance_type"],
-            "strategy": params["batch_strategy"],
-            "assemble_with": "Line",
-            "output_path": transform["TransformOutput"]["S3OutputPath"],
-            "accept": CSV,
-            "max_payload": params["max_payload_mb"],
-            "max_concurrent_transforms": 1,
-        },
-        "transform": {
-            "data": transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"],
-            "content_type": CSV,
-            "split_type": "Line",
-            "job_name": transform["TransformJobName"],
+    inputs = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
+        for channel in training["InputDataConfig"]
+    }
+    # What the SDK downloads to repack: the artifact the DAG's job wrote and the DAG's sourcedir.tar.gz.
+    artifact = configs.model_artifact(training["OutputDataConfig"]["S3OutputPath"], names.training_job)
+    s3 = boto3.client("s3", endpoint_url=parity_engine, region_name="us-east-1")
+    objects = {
+        uri: base64.b64encode(
+            s3.get_object(Bucket=LOCAL_BUCKET, Key=uri.split("/", 3)[3])["Body"].read()
+        ).decode()
+        for uri in (artifact, source_dir)
+    }
+    seed = {
+        "builder": "framework_fit_transform",
+        "canned": {"DescribeTrainingJob": {"ModelArtifacts": {"S3ModelArtifacts": artifact}}},
+        "objects": objects,
+        "arguments": {
+            "framework": "MXNet",
+            "estimator": estimator,
+            "inputs": inputs,
+            "job_name": names.training_job,
+            "transformer": {
+                "instance_count": 1,
+                "instance_type": params["instance_type"],
+                "output_path": transform["TransformOutput"]["S3OutputPath"],
+                "model_name": names.model,
+            },
+            "transform": {
+                "data": transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"],
+                "content_type": CSV,
+                "job_name": transform["TransformJobName"],
+            },
+            "register": {
+                "model_package_group_name": package["ModelPackageGroupName"],
+                "description": package["ModelPackageDescription"],
+                "content_types": package["InferenceSpecification"]["SupportedContentTypes"],
+                "response_types": package["InferenceSpecification"]["SupportedResponseMIMETypes"],
+                "approval_status": package["ModelApprovalStatus"],
+            },
         },
     }
-    sdk = sdk_requests(
-        [
-            {"builder": "sklearn_fit", "arguments": fit},
-            {"builder": "model_transform", "arguments": classify},
-            _registered(sklearn_model, package),
-        ]
-    )
+    (sdk,), (uploaded,) = sdk_requests([seed], uploads=True)
     assert_same_where_aws_acts(
         [
-            ("CreateTrainingJob", training, _sdk_request(sdk[0], "CreateTrainingJob")),
-            ("CreateModel", model, _sdk_request(sdk[1], "CreateModel")),
-            ("CreateTransformJob", transform, _sdk_request(sdk[1], "CreateTransformJob")),
-            ("CreateModelPackage", package, _sdk_request(sdk[2], "CreateModelPackage")),
+            ("CreateTrainingJob", training, _sdk_request(sdk, "CreateTrainingJob")),
+            ("CreateModel", model, _sdk_request(sdk, "CreateModel")),
+            ("CreateTransformJob", transform, _sdk_request(sdk, "CreateTransformJob")),
+            ("CreateModelPackage", package, _sdk_request(sdk, "CreateModelPackage")),
         ],
         (
             *SDK_OBSERVERS,
             _default_compression("CreateTrainingJob", "InputDataConfig[*].CompressionType"),
             _default_compression("CreateTransformJob", "TransformInput.CompressionType"),
             *SDK_PACKAGE_DEFAULTS,
-            FRAMEWORK_METADATA,
+            *_framework_metadata("MXNET", DEFAULT_VERSIONS["mxnet"]),
         ),
     )
-    # What the fix of the registration is about: the package serves as the model does.
+    # The repacked model: where the SDK put it, with the same files as the DAG's.
+    repacked = model["PrimaryContainer"]["ModelDataUrl"]
+    assert set(uploaded) == {repacked}
+    ours = s3.get_object(Bucket=LOCAL_BUCKET, Key=repacked.split("/", 3)[3])["Body"].read()
+    assert _archive_files(ours) == _archive_files(uploaded[repacked])
     containers = package["InferenceSpecification"]["Containers"]
     assert containers[0]["Environment"] == model["PrimaryContainer"]["Environment"]
 

@@ -37,27 +37,6 @@ def test_script_mode_rejects_reserved_names_and_non_archive_sources() -> None:
         script_mode.serving_environment("train.py", "s3://bucket/run/code/", "eu-west-1")
 
 
-def test_script_mode_model_names_the_entry_point_and_source_dir() -> None:
-    request = script_mode.model(
-        name="m",
-        image="img",
-        model_data_url="s3://bucket/model.tar.gz",
-        role_arn=ROLE_ARN,
-        entry_point="train.py",
-        source_dir_uri=SOURCE_DIR,
-        region="eu-west-1",
-    )
-    container = request["PrimaryContainer"]
-    assert container["ModelDataUrl"] == "s3://bucket/model.tar.gz"
-    assert container["Environment"] == {
-        "SAGEMAKER_PROGRAM": "train.py",
-        "SAGEMAKER_SUBMIT_DIRECTORY": SOURCE_DIR,
-        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-        "SAGEMAKER_REGION": "eu-west-1",
-    }
-    assert container["Environment"] == script_mode.serving_environment("train.py", SOURCE_DIR, "eu-west-1")
-
-
 def test_transform_job_request_shape() -> None:
     request = batch_transform.transform_job(
         name="job",
@@ -76,6 +55,28 @@ def test_transform_job_request_shape() -> None:
     }
     assert request["MaxPayloadInMB"] == 10
     assert request["BatchStrategy"] == "SingleRecord"
+
+
+def test_transform_job_leaves_out_what_aws_defaults_as_the_sdk_transformer_does() -> None:
+    request = batch_transform.transform_job(
+        name="job",
+        model_name="m",
+        input_uri="s3://bucket/in/",
+        output_path="s3://bucket/out",
+        content_type="text/csv",
+        **batch_transform.AWS_DEFAULTS,
+    )
+    assert request == {
+        "TransformJobName": "job",
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/in/"}},
+            "ContentType": "text/csv",
+            "CompressionType": "None",
+        },
+        "TransformOutput": {"S3OutputPath": "s3://bucket/out"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,18 @@ def test_output_uri_follows_the_relative_key_of_each_input() -> None:
     assert output("s3://b/in/one.csv", "s3://b/in/one.csv", "s3://b/out") == "s3://b/out/one.csv.out"
     with pytest.raises(ValueError, match=r"'s3://b/other/x\.csv'"):
         output("s3://b/other/x.csv", "s3://b/in/", "s3://b/out")
+
+
+@pytest.mark.parametrize(
+    ("framework", "version", "enabled"),
+    [
+        ("mxnet", "1.6.0", True),
+        ("mxnet", "1.4.1", False),
+        ("pytorch", "2.6.0", True),
+        ("sklearn", "1.2-1", False),
+    ],
+)
+def test_metrics_time_series_as_the_sdk_estimators_ask_for_it(
+    framework: str, version: str, enabled: bool
+) -> None:
+    assert script_mode.metrics_time_series(framework, version) is enabled
