@@ -138,16 +138,16 @@ def test_stopping_a_job_stops_every_host_and_leaves_nothing_running(
 
 
 # -- the built-in algorithms on two hosts ---------------------------------------------------------
-def _mnist_bucket(s3, bucket: str) -> None:
+def _mnist_bucket(s3, bucket: str, labelled: bool = False) -> None:
     """The offline sample's train split as four recordIO objects, its test split as two."""
     sample = mnist_sample()
     s3.create_bucket(Bucket=bucket)
-    train = sample.train.images.reshape(len(sample.train.images), -1) / 255.0
-    test = sample.test.images.reshape(len(sample.test.images), -1) / 255.0
-    for index, rows in enumerate(np.array_split(train, 4)):
-        s3.put_object(Bucket=bucket, Key=f"train/part-{index}.pbr", Body=recordio_bytes(rows))
-    for index, rows in enumerate(np.array_split(test, 2)):
-        s3.put_object(Bucket=bucket, Key=f"test/part-{index}.pbr", Body=recordio_bytes(rows))
+    for split, name, parts in ((sample.train, "train", 4), (sample.test, "test", 2)):
+        features = split.images.reshape(len(split.images), -1) / 255.0
+        labels = split.labels.astype(np.float32)
+        for index, rows in enumerate(np.array_split(np.arange(len(features)), parts)):
+            body = recordio_bytes(features[rows], labels[rows] if labelled else None)
+            s3.put_object(Bucket=bucket, Key=f"{name}/part-{index}.pbr", Body=body)
 
 
 def _algorithm_job(name: str, bucket: str, image: str, hyperparameters: dict, hosts: int) -> dict:
@@ -231,13 +231,31 @@ def test_two_host_pca_combines_exactly(sagemaker, s3, unique, tmp_path):
     np.testing.assert_allclose(double["v"] @ double["v"].T, single["v"] @ single["v"].T, atol=1e-4)
 
 
-@pytest.mark.parametrize("module", ["linear_learner", "xgboost"])
-def test_algorithms_that_do_not_combine_hosts_yet_fail_loudly(tmp_path, module):
-    import importlib
-
-    from include.local_sagemaker.algorithms.base import TrainingContext, TrainingFailure
-
-    algorithm = importlib.import_module(f"include.local_sagemaker.algorithms.{module}").ALGORITHM
-    context = TrainingContext(tmp_path, {}, {}, current_host="algo-1", hosts=("algo-1", "algo-2"))
-    with pytest.raises(TrainingFailure, match=r"^ClientError: InstanceCount 2: .* Train on one instance"):
-        algorithm.train(context)
+@pytest.mark.parametrize(
+    ("image", "hyperparameters"),
+    [
+        (
+            "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+            {"feature_dim": "784", "predictor_type": "regressor", "epochs": "1", "num_models": "2"},
+        ),
+        (
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+            {"objective": "reg:squarederror", "num_round": "2"},
+        ),
+    ],
+)
+def test_algorithms_that_do_not_combine_hosts_train_on_every_share_as_one_host(
+    sagemaker, s3, logs, unique, image, hyperparameters
+):
+    # SageMaker runs these on every host and combines them; here one host reads all the hosts' shares, so
+    # the job succeeds on the same data as it would on SageMaker, rather than failing locally only.
+    bucket = unique("one-host")
+    _mnist_bucket(s3, bucket, labelled=True)
+    name = unique("one-host-job")
+    request = _algorithm_job(name, bucket, image, hyperparameters, 2)
+    request["InputDataConfig"][1]["ChannelName"] = "validation"  # XGBoost takes no test channel
+    sagemaker.create_training_job(**request)
+    described = wait_for_job(sagemaker, name, timeout=300)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["ResourceConfig"]["InstanceCount"] == 2
+    assert list(_streams(logs, name)) == ["algo-1"]

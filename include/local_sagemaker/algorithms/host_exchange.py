@@ -27,18 +27,6 @@ import numpy as np
 from include.local_sagemaker.algorithms.base import TrainingContext, TrainingFailure
 
 EXCHANGE_VARIABLE = "LOCAL_SAGEMAKER_HOST_EXCHANGE"
-# Why an algorithm does not combine hosts yet, by algorithm (see ``single_host_only``).
-NOT_COMBINED = {
-    "linear-learner": (
-        "SageMaker's Linear Learner trains its candidate models with distributed SGD across the hosts, "
-        "averaging their weights, and selects the best on validation on algo-1; the local engine does not "
-        "do that averaging yet"
-    ),
-    "xgboost": (
-        "SageMaker's XGBoost trains one booster across the hosts through XGBoost's collective (Rabit); the "
-        "local engine does not start that collective yet"
-    ),
-}
 TIMEOUT_VARIABLE = "LOCAL_SAGEMAKER_HOST_EXCHANGE_TIMEOUT"
 # How long a host waits for the others. The slowest host's share of the data must be read within it;
 # the job's own MaxRuntimeInSeconds still bounds the whole.
@@ -46,16 +34,6 @@ DEFAULT_TIMEOUT_SECONDS = 3600.0
 _POLL_SECONDS = 0.05
 
 Message = dict[str, np.ndarray]
-
-
-def single_host_only(context: TrainingContext, algorithm: str) -> None:
-    """Fail a multi-host job of ``algorithm`` loudly, rather than let each host train a model of its own
-    of which the engine could upload only one (all hosts name their model file alike)."""
-    if len(context.hosts) > 1:
-        raise TrainingFailure(
-            f"ClientError: InstanceCount {len(context.hosts)}: {NOT_COMBINED[algorithm]}. Train on one "
-            "instance (InstanceCount 1) with the local engine. (caused by NotImplementedError)"
-        )
 
 
 class HostExchange:

@@ -31,7 +31,6 @@ from include.local_sagemaker.algorithms.channel_data import (
     read_channel,
     stream_channel,
 )
-from include.local_sagemaker.algorithms.host_exchange import single_host_only
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     InvalidValue,
@@ -155,11 +154,13 @@ class LinearLearnerAlgorithm:
 
     image_repositories = ("linear-learner",)
     metric_definitions = _metric_definitions()
+    # SageMaker's Linear Learner combines its hosts by distributed SGD, averaging their weights; that is
+    # not done here, so the engine runs a multi-instance job as one host reading every host's share.
+    combines_hosts = False
 
     def train(self, context: TrainingContext) -> None:
         """Fit on ``train``, select on ``validation``, write ``model_algo-1``, score validation and test."""
         started = time.perf_counter()
-        single_host_only(context, "linear-learner")
         params = parse_hyperparameters(HYPERPARAMETERS, context.hyperparameters)
         _check_combinations(params)
         log(f"Final configuration: {as_mapping(params)}")

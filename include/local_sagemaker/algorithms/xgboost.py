@@ -43,7 +43,6 @@ from sklearn import metrics as sk_metrics
 
 from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
-from include.local_sagemaker.algorithms.host_exchange import single_host_only
 from include.local_sagemaker.algorithms.metrics import log
 from include.local_sagemaker.algorithms.xgboost_data import channel_format, read_dmatrix
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import (
@@ -105,6 +104,9 @@ class XGBoostAlgorithm:
 
     image_repositories = ("sagemaker-xgboost", "xgboost")
     metric_definitions = tuple(metric_definition(name) for name in MAXIMIZE_METRICS + MINIMIZE_METRICS)
+    # SageMaker's XGBoost trains one booster across its hosts through XGBoost's collective (Rabit); that
+    # is not started here, so the engine runs a multi-instance job as one host reading every host's share.
+    combines_hosts = False
 
     def __init__(self, version: str = xgboost_versions.DEFAULT):
         self.version = version
@@ -112,7 +114,6 @@ class XGBoostAlgorithm:
     def train(self, context: TrainingContext) -> None:
         """Train on ``train`` (evaluating ``validation`` too, if given) and write ``xgboost-model``."""
         started = time.perf_counter()
-        single_host_only(context, "xgboost")
         params = validate(context.hyperparameters, self.version)
         log(f"Validated hyperparameters: {json.dumps(params, sort_keys=True, default=str)}")
         for folds in ("_kfold", "_nfold"):
