@@ -231,31 +231,54 @@ def test_two_host_pca_combines_exactly(sagemaker, s3, unique, tmp_path):
     np.testing.assert_allclose(double["v"] @ double["v"].T, single["v"] @ single["v"].T, atol=1e-4)
 
 
-@pytest.mark.parametrize(
-    ("image", "hyperparameters"),
-    [
-        (
-            "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
-            {"feature_dim": "784", "predictor_type": "regressor", "epochs": "1", "num_models": "2"},
-        ),
-        (
-            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-            {"objective": "reg:squarederror", "num_round": "2"},
-        ),
-    ],
-)
-def test_algorithms_that_do_not_combine_hosts_train_on_every_share_as_one_host(
-    sagemaker, s3, logs, unique, image, hyperparameters
-):
-    # SageMaker runs these on every host and combines them; here one host reads all the hosts' shares, so
-    # the job succeeds on the same data as it would on SageMaker, rather than failing locally only.
-    bucket = unique("one-host")
+LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def _validation_job(name: str, bucket: str, image: str, hyperparameters: dict, hosts: int) -> dict:
+    """A job on the ``train`` share of each host, with the whole ``test`` split as a FullyReplicated
+    ``validation`` channel (XGBoost takes no test channel)."""
+    request = _algorithm_job(name, bucket, image, hyperparameters, hosts)
+    validation = request["InputDataConfig"][1]
+    validation["ChannelName"] = "validation"
+    validation["DataSource"]["S3DataSource"]["S3DataDistributionType"] = "FullyReplicated"
+    return request
+
+
+def _metric(described: dict, name: str) -> float:
+    [value] = [m["Value"] for m in described["FinalMetricDataList"] if m["MetricName"] == name]
+    return value
+
+
+def _train_twice(sagemaker, s3, logs, unique, image: str, hyperparameters: dict, prefix: str):
+    """The same job on one host and on two; returns ``{hosts: (description, model files, log streams)}``."""
+    bucket = unique(f"{prefix}-hosts")
     _mnist_bucket(s3, bucket, labelled=True)
-    name = unique("one-host-job")
-    request = _algorithm_job(name, bucket, image, hyperparameters, 2)
-    request["InputDataConfig"][1]["ChannelName"] = "validation"  # XGBoost takes no test channel
-    sagemaker.create_training_job(**request)
-    described = wait_for_job(sagemaker, name, timeout=300)
-    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
-    assert described["ResourceConfig"]["InstanceCount"] == 2
-    assert list(_streams(logs, name)) == ["algo-1"]
+    results = {}
+    for hosts in (1, 2):
+        name = unique(f"{prefix}-{hosts}h")
+        sagemaker.create_training_job(**_validation_job(name, bucket, image, hyperparameters, hosts))
+        described = wait_for_job(sagemaker, name, timeout=300)
+        assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+        files = _model_files(s3, described["ModelArtifacts"]["S3ModelArtifacts"])
+        results[hosts] = (described, files, _streams(logs, name))
+    return results
+
+
+def test_two_host_xgboost_trains_one_booster_on_both_shares(sagemaker, s3, logs, unique):
+    hyperparameters = {
+        "objective": "multi:softmax",
+        "num_class": "10",
+        "num_round": "5",
+        "eval_metric": "merror",
+    }
+    results = _train_twice(sagemaker, s3, logs, unique, XGBOOST_IMAGE, hyperparameters, "xgb")
+    (single, _, _), (double, files, streams) = results[1], results[2]
+    assert list(files) == ["xgboost-model"]  # saved by the master only, as the container does
+    assert sorted(streams) == ["algo-1", "algo-2"]
+    for host in ("algo-1", "algo-2"):  # each host read its two of the four objects
+        assert any("Train matrix has 2000 rows" in message for message in streams[host]), streams[host]
+    assert any("Distributed training with 2 hosts" in message for message in streams["algo-1"])
+    one, two = _metric(single, "validation:merror"), _metric(double, "validation:merror")
+    assert two < one + 0.02, (one, two)
+    assert two < 0.2, (one, two)

@@ -13,6 +13,10 @@ CloudWatch shows the tab as ``#011``; the metric definitions ``validation:<metri
 The container's own metrics (``accuracy``, ``f1``, ``r2``, ... not built into XGBoost) are computed with
 scikit-learn on the raw predictions, as its custom evaluation function does.
 
+Hosts: a job of several instances trains one booster on every host's share of the data through XGBoost's
+collective, as the container does (:mod:`~include.local_sagemaker.algorithms.xgboost_hosts`); the first host
+with data saves it.
+
 Artifact: ``xgboost-model``, written by ``Booster.save_model("xgboost-model")`` as the container does
 (UBJSON, the format of XGBoost 2.1 and later), so the real container loads it; serving loads models
 saved by ``save_model`` in any format XGBoost reads, or pickled boosters (images up to 1.2-2).
@@ -43,8 +47,15 @@ from sklearn import metrics as sk_metrics
 
 from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.metrics import log
-from include.local_sagemaker.algorithms.xgboost_data import channel_format, read_dmatrix
+from include.local_sagemaker.algorithms.xgboost_data import (
+    ChannelFormat,
+    channel_format,
+    data_files,
+    read_dmatrix,
+)
+from include.local_sagemaker.algorithms.xgboost_hosts import boosting_hosts
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import (
     MAXIMIZE_METRICS,
     MINIMIZE_METRICS,
@@ -104,9 +115,6 @@ class XGBoostAlgorithm:
 
     image_repositories = ("sagemaker-xgboost", "xgboost")
     metric_definitions = tuple(metric_definition(name) for name in MAXIMIZE_METRICS + MINIMIZE_METRICS)
-    # SageMaker's XGBoost trains one booster across its hosts through XGBoost's collective (Rabit); that
-    # is not started here, so the engine runs a multi-instance job as one host reading every host's share.
-    combines_hosts = False
 
     def __init__(self, version: str = xgboost_versions.DEFAULT):
         self.version = version
@@ -122,6 +130,22 @@ class XGBoostAlgorithm:
                     f"Hyperparameter {folds}: cross-validation training is not supported by the local engine"
                 )
         data_format = channel_format(context.channels)
+        has_data = any(path.stat().st_size > 0 for path in data_files(context.channels["train"]))
+        with boosting_hosts(HostExchange.of(context), has_data) as is_master:
+            if is_master is not None:
+                booster = self._train_here(context, params, data_format)
+        if is_master:
+            context.model_dir.mkdir(parents=True, exist_ok=True)
+            with warnings.catch_warnings():
+                # XGBoost warns that a name without extension is saved as UBJSON: the container's format.
+                warnings.simplefilter("ignore", UserWarning)
+                booster.save_model(str(context.model_dir / MODEL_FILE))
+            log(f"Stored trained model at {context.model_dir / MODEL_FILE}")
+        log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
+
+    @staticmethod
+    def _train_here(context: TrainingContext, params: dict[str, Any], data_format: ChannelFormat):
+        """Read this host's share of the channels and train (with the other hosts, in a collective)."""
         csv_weights = params.get("csv_weights", 0)
         train = read_dmatrix(context.channels["train"], data_format, csv_weights, quantile_bins(params))
         log(f"Train matrix has {train.num_row()} rows and {train.num_col()} columns")
@@ -129,15 +153,7 @@ class XGBoostAlgorithm:
         if "validation" in context.channels:
             validation = read_dmatrix(context.channels["validation"], data_format, csv_weights)
             log(f"Validation matrix has {validation.num_row()} rows")
-
-        booster = train_booster(params, train, validation)
-        context.model_dir.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            # XGBoost warns that a name without extension is saved as UBJSON: that is the container's format.
-            warnings.simplefilter("ignore", UserWarning)
-            booster.save_model(str(context.model_dir / MODEL_FILE))
-        log(f"Stored trained model at {context.model_dir / MODEL_FILE}")
-        log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
+        return train_booster(params, train, validation)
 
     def load(self, model_dir: Path) -> XGBoostPredictor:
         """Load ``xgboost-model`` (or the first model file of ``model_dir``, as the container does)."""

@@ -6,6 +6,7 @@ import io
 import json
 import pickle
 import re
+import time
 import warnings
 
 import numpy as np
@@ -20,6 +21,7 @@ from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostAlgorit
 from include.local_sagemaker.algorithms.xgboost import train_booster as real_train_booster
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import validate
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
+from tests.local_sagemaker.algorithms.hosts_support import run_hosts
 from tests.local_sagemaker.algorithms.mnist_test_data import libsvm_bytes, mnist_sample, recordio_bytes
 
 # The XGBoost seed's hyperparameters; one thread keeps the test fast on a busy machine and the seed
@@ -648,3 +650,71 @@ def test_class_probabilities_are_written_as_the_containers_str_of_a_row(make_job
     batch = served_by("1.7-1", context.model_dir, monkeypatch, batch=True)
     answer, content_type = batch.invoke(csv_bytes(features[:2]), "text/csv", "application/json")
     assert (answer.decode(), content_type) == (f"{first}\n{second}\n", "application/json")
+
+
+# --- several hosts -------------------------------------------------------------------------------
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+BINARY_TEN_CLASSES = {**SEED_HYPERPARAMETERS, "num_round": "2"}
+
+
+@pytest.mark.slow  # three containers, about 30 s on a busy machine
+def test_two_hosts_train_one_booster_each_on_its_share_as_good_as_one_host(mnist, tmp_path):
+    train, validation = mnist.train, mnist.validation
+    halves = np.array_split(np.arange(TRAIN_ROWS), 2)
+    shares = [
+        libsvm_bytes(train.images[rows], train.labels[rows]) for rows in (np.arange(TRAIN_ROWS), *halves)
+    ]
+    replicated = (
+        "text/libsvm",
+        "FullyReplicated",
+        {"validation.libsvm": libsvm_bytes(validation.images, validation.labels)},
+    )
+
+    def channels(share: bytes) -> dict:
+        return {"train": ("text/libsvm", "ShardedByS3Key", {"train.libsvm": share}), "validation": replicated}
+
+    [single] = run_hosts(tmp_path / "one", XGBOOST_IMAGE, SEED_HYPERPARAMETERS, [channels(shares[0])])
+    double = run_hosts(
+        tmp_path / "two", XGBOOST_IMAGE, SEED_HYPERPARAMETERS, [channels(s) for s in shares[1:]]
+    )
+
+    assert [run.returncode for run in (single, *double)] == [0, 0, 0], [
+        run.output for run in (single, *double)
+    ]
+    for run, rows in zip(double, halves, strict=True):  # each host read only its own share
+        assert f"Train matrix has {len(rows)} rows" in run.output
+    assert "Distributed training with 2 hosts: ['algo-1', 'algo-2']" in double[0].output
+    assert [path.name for path in double[0].model_dir.iterdir()] == ["xgboost-model"]
+    assert not list(double[1].model_dir.iterdir())  # only the master saves the model, as the container does
+    one_host = metrics_from_log(single.output)["validation:mlogloss"]
+    two_hosts = metrics_from_log(double[0].output)["validation:mlogloss"]
+    assert two_hosts < one_host * 1.05, (one_host, two_hosts)
+    test = mnist.test
+    accuracy = {}
+    for hosts, run in ((1, single), (2, double[0])):
+        body, _ = ALGORITHM.load(run.model_dir).invoke(
+            libsvm_bytes(test.images, test.labels), "text/libsvm", "text/csv"
+        )
+        predicted = np.array([float(line) for line in body.decode().splitlines()])
+        accuracy[hosts] = (predicted == test.labels).mean()
+    print(f"validation mlogloss {one_host:.4f} / {two_hosts:.4f}, test accuracy {accuracy} (1 / 2 hosts)")
+    assert accuracy[2] > accuracy[1] - 0.02, accuracy
+    assert accuracy[2] > 0.8, accuracy
+
+
+def test_a_host_that_never_joins_the_collective_fails_the_job_within_the_timeout(mnist, tmp_path):
+    train = mnist.train
+    share = libsvm_bytes(train.images[:200], train.labels[:200])
+    # algo-2 told the others it has data, then died before joining the collective.
+    said = tmp_path / "exchange" / "xgboost-hosts"
+    said.mkdir(parents=True)
+    np.savez(said / "algo-2.npz", has_data=np.array(True))
+    channels = {"train": ("text/libsvm", "ShardedByS3Key", {"train.libsvm": share})}
+
+    started = time.monotonic()
+    [leader] = run_hosts(tmp_path, XGBOOST_IMAGE, BINARY_TEN_CLASSES, [channels, None], timeout=3)
+
+    assert time.monotonic() - started < 30
+    assert leader.returncode != 0
+    assert "AlgorithmError: host algo-1 lost the XGBoost collective of ['algo-1', 'algo-2']" in leader.failure
