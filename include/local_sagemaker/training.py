@@ -291,10 +291,6 @@ class TrainingRunner:
             )
         except (registry.UnknownImage, ImportError) as error:
             raise _JobFailed(f"ClientError: {error}") from error
-        if not getattr(algorithm, "combines_hosts", True) and host_names(job) != ["algo-1"]:
-            # The job trains on all of its data as on SageMaker, on one host here: the job as stored
-            # keeps its InstanceCount, its hosts' contract says one.
-            job = {**job, "ResourceConfig": {**job["ResourceConfig"], "InstanceCount": 1}}
         if self._stopped(name, running):
             return
 

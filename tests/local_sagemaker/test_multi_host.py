@@ -282,3 +282,14 @@ def test_two_host_xgboost_trains_one_booster_on_both_shares(sagemaker, s3, logs,
     one, two = _metric(single, "validation:merror"), _metric(double, "validation:merror")
     assert two < one + 0.02, (one, two)
     assert two < 0.2, (one, two)
+
+
+def test_two_host_linear_learner_averages_into_one_model_on_both_shares(sagemaker, s3, logs, unique):
+    hyperparameters = {"feature_dim": "784", "predictor_type": "regressor", "epochs": "3", "num_models": "2"}
+    results = _train_twice(sagemaker, s3, logs, unique, LINEAR_LEARNER_IMAGE, hyperparameters, "ll")
+    (single, _, _), (double, files, streams) = results[1], results[2]
+    assert list(files) == ["model_algo-1"]
+    for host in ("algo-1", "algo-2"):  # each host read its two of the four objects
+        assert any("Read 2000 records of 784 features" in message for message in streams[host]), streams[host]
+    one, two = _metric(single, "validation:mse"), _metric(double, "validation:mse")
+    assert two < one * 1.1, (one, two)

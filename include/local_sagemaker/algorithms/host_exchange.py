@@ -11,8 +11,9 @@ stops every host.)
 
 The exchange is two collective operations, what SageMaker's algorithms need of their kvstore:
 :meth:`HostExchange.gather` (every host's arrays to the leader, ``algo-1``, the first of ``hosts``)
-and :meth:`HostExchange.broadcast` (the leader's arrays to every host). A single-host job needs no
-directory: both return at once.
+and :meth:`HostExchange.broadcast` (the leader's arrays to every host), and their composition
+:meth:`HostExchange.allreduce` (every host gets what the leader combined of all). A single-host job
+needs no directory: they return at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,11 @@ class HostExchange:
         timeout = float(os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT_SECONDS)
         return cls(context.hosts, context.current_host, Path(directory) if directory else None, timeout)
 
+    @classmethod
+    def single_host(cls) -> HostExchange:
+        """The exchange of a job of one host, ``algo-1``: every operation returns at once."""
+        return cls(("algo-1",), "algo-1", None, 0.0)
+
     @property
     def leader(self) -> str:
         return self.hosts[0]
@@ -86,6 +93,12 @@ class HostExchange:
             self._send(name, self.leader, message)
             return message
         return self._receive(name, self.leader)
+
+    def allreduce(self, name: str, message: Message, combine: Callable[[list[Message]], Message]) -> Message:
+        """Every host sends ``message``; every host returns ``combine`` of all of them (in host order),
+        computed once, by the leader. A single host returns ``combine([message])``."""
+        gathered = self.gather(name, message)
+        return self.broadcast(f"{name}-combined", None if gathered is None else combine(gathered))
 
     def _path(self, name: str, host: str) -> Path:
         return self.directory / name / f"{host}.npz"

@@ -182,7 +182,7 @@ def fit_centroids(
     all to ``k``; every host returns the leader's centroids. Raises :class:`TrainingFailure` if the
     channel (all shards together) has fewer records than ``k``.
     """
-    exchange = exchange or HostExchange(("algo-1",), "algo-1", None, 0.0)
+    exchange = exchange or HostExchange.single_host()
     k = params["k"]
     factor = params["extra_center_factor"]
     factor = AUTO_EXTRA_CENTER_FACTOR if factor == "auto" else factor

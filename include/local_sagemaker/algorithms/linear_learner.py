@@ -8,6 +8,10 @@ label first. How the candidates are trained and chosen is in
 and ``test`` channels in SageMaker's ``#quality_metric`` format, in
 :mod:`~include.local_sagemaker.algorithms.linear_learner_scores`.
 
+Hosts: on several hosts each trains on its own share of ``train`` and the hosts average their candidates'
+parameters (see :mod:`~include.local_sagemaker.algorithms.linear_learner_fit`); ``algo-1`` receives the
+``validation`` and ``test`` channels' shares of the others, selects, scores and writes the model.
+
 Artifact: ``model_algo-1``, a zip with the learned weights in MXNet's NDArray format (see
 :mod:`~include.local_sagemaker.algorithms.linear_learner_model` for what it holds and lacks).
 Inference takes CSV, JSON, JSON Lines or recordIO records and answers JSON, JSON Lines or recordIO with
@@ -28,9 +32,10 @@ from include.local_sagemaker.algorithms.base import TrainingContext
 from include.local_sagemaker.algorithms.channel_data import (
     ChannelData,
     ChannelStream,
+    host_shard,
     read_channel,
-    stream_channel,
 )
+from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     InvalidValue,
@@ -154,9 +159,6 @@ class LinearLearnerAlgorithm:
 
     image_repositories = ("linear-learner",)
     metric_definitions = _metric_definitions()
-    # SageMaker's Linear Learner combines its hosts by distributed SGD, averaging their weights; that is
-    # not done here, so the engine runs a multi-instance job as one host reading every host's share.
-    combines_hosts = False
 
     def train(self, context: TrainingContext) -> None:
         """Fit on ``train``, select on ``validation``, write ``model_algo-1``, score validation and test."""
@@ -176,13 +178,24 @@ class LinearLearnerAlgorithm:
                     "WARNING",
                 )
         feature_dim = None if params["feature_dim"] == "auto" else params["feature_dim"]
-        train = CheckedLabels(stream_channel(context.channels["train"], feature_dim), "train", params)
-        summary = summarise(train, params)
+        exchange = HostExchange.of(context)
+        stream = host_shard(context.channels["train"], feature_dim, exchange.distributed)
+        if stream is None:
+            raise client_error(
+                f"Host {context.current_host} received no object of channel 'train' (ShardedByS3Key over "
+                f"{len(context.hosts)} hosts): linear learner needs at least as many objects as instances"
+            )
+        train = CheckedLabels(stream, "train", params)
+        summary = summarise(train, params, exchange)
         log(f"Read {summary.rows} records of {train.feature_dim} features from channel 'train'")
-        validation = _read_labelled(context, "validation", train.feature_dim, params)
-        test = _read_labelled(context, "test", train.feature_dim, params)
+        validation = _read_labelled(context, "validation", train.feature_dim, params, exchange)
+        test = _read_labelled(context, "test", train.feature_dim, params, exchange)
 
-        model, selection = fit(train, summary, validation, params)
+        selected = fit(train, summary, validation, params, exchange)
+        if selected is None:  # another host than the leader: the leader selects and writes the model
+            log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
+            return
+        model, selection = selected
         context.model_dir.mkdir(parents=True, exist_ok=True)
         path = context.model_dir / f"model_{context.current_host}"
         linear_learner_model.save(model, path, extra={"num_models_trained": selection["candidates"]})
@@ -270,12 +283,35 @@ class CheckedLabels:
 
 
 def _read_labelled(
-    context: TrainingContext, name: str, feature_dim: int | None, params: dict
+    context: TrainingContext, name: str, feature_dim: int | None, params: dict, exchange: HostExchange
 ) -> ChannelData | None:
+    """The whole channel on the leader, which evaluates (the hosts' shares of a sharded one gathered);
+    None on the other hosts, and for a channel the job does not have."""
     if name not in context.channels:
         return None
-    data = read_channel(context.channels[name], feature_dim)
-    return ChannelData(data.features, _checked_labels(name, data.labels, params))
+    channel = context.channels[name]
+    if not (exchange.distributed and channel.s3_distribution_type == "ShardedByS3Key"):
+        if not exchange.is_leader:
+            return None
+        data = read_channel(channel, feature_dim)
+        return ChannelData(data.features, _checked_labels(name, data.labels, params))
+    message = {"rows": np.array(0)}
+    if channel.files():
+        data = read_channel(channel, feature_dim)
+        labels = _checked_labels(name, data.labels, params)
+        message = {"rows": np.array(len(labels)), "features": data.features, "labels": labels}
+    gathered = exchange.gather(f"linear-learner-{name}", message)
+    if gathered is None:
+        return None
+    shares = [share for share in gathered if share["rows"] > 0]
+    if not shares:
+        raise client_error(f"No data in channel '{name}' on any of the hosts {list(exchange.hosts)}")
+    counts = [int(share["rows"]) for share in gathered]
+    log(f"Gathered channel '{name}' from {len(exchange.hosts)} hosts: {counts} records")
+    return ChannelData(
+        np.concatenate([share["features"] for share in shares]),
+        np.concatenate([share["labels"] for share in shares]),
+    )
 
 
 def _checked_labels(name: str, labels: np.ndarray | None, params: dict, first_record: int = 0) -> np.ndarray:

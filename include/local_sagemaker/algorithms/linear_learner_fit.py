@@ -26,6 +26,15 @@ epsilon-insensitive and Huber losses; one per class for a multiclass classifier)
 ``QuantileRegressor`` for ``quantile_loss``, which have no incremental fit and so read the whole channel into
 memory. ``optimizer``, ``momentum``,
 ``beta_1``/``beta_2`` and the ``init_*`` settings are validated but scikit-learn's solvers ignore them.
+
+Hosts: on several hosts, as SageMaker's Linear Learner trains by data-parallel SGD whose hosts average
+their parameters through its kvstore, every host trains the candidates on its own share of ``train``
+and, after each epoch, the hosts' weights and biases (and the running averages of averaged SGD) are
+averaged, weighted by the records each host trained on, through the job's
+:class:`~include.local_sagemaker.algorithms.host_exchange.HostExchange`; the solvers without an
+incremental fit average their per-host fits once. The scaler and label scaling are pooled from every
+host's statistics first, so that the hosts' weights mean the same thing. The leader (``algo-1``), which
+receives the whole ``validation`` channel, decides early stopping for all hosts and selects the model.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from sklearn.linear_model import LogisticRegression, QuantileRegressor, SGDClass
 from sklearn.preprocessing import StandardScaler
 
 from include.local_sagemaker.algorithms.channel_data import ChannelData, LabelledRecords, reservoir_sample
+from include.local_sagemaker.algorithms.host_exchange import HostExchange, Message
 from include.local_sagemaker.algorithms.linear_learner_model import PROBABILITY_LOSSES, LinearModel
 from include.local_sagemaker.algorithms.linear_learner_scores import binary_threshold, objective_loss
 from include.local_sagemaker.algorithms.metrics import log
@@ -116,18 +126,20 @@ def resolve_loss(params: dict) -> str:
 
 @dataclass(frozen=True)
 class TrainingSummary:
-    """What one pass over the ``train`` channel tells before training."""
+    """What one pass over the ``train`` channel tells before training (scalings pooled over the hosts)."""
 
-    rows: int
+    rows: int  # this host's
     scaler: StandardScaler | None
     label_mean: float
     label_scale: float
     positive_weight: float  # the weight of records labelled 1 (binary classifiers), 1.0 for none
 
 
-def summarise(train: LabelledRecords, params: dict) -> TrainingSummary:
+def summarise(train: LabelledRecords, params: dict, exchange: HostExchange | None = None) -> TrainingSummary:
     """Fit the feature scaler and the label scaling on the first ``num_point_for_scaler`` records and count
-    the records (and positives, for ``positive_example_weight_mult`` ``balanced``) in one bounded pass."""
+    the records (and positives, for ``positive_example_weight_mult`` ``balanced``) in one bounded pass;
+    on several hosts, pool every host's statistics."""
+    exchange = exchange or HostExchange.single_host()
     wanted = params["num_point_for_scaler"]
     scaler = None
     if params["normalize_data"] != "false":
@@ -143,14 +155,68 @@ def summarise(train: LabelledRecords, params: dict) -> TrainingSummary:
             scaled_rows += len(features[head])
         rows += len(labels)
         positives += int((labels == 1).sum())
-    label_mean, label_scale = _label_scaling(np.concatenate(label_sample), params)
-    return TrainingSummary(rows, scaler, label_mean, label_scale, _positive_weight(rows, positives, params))
+    sample = np.concatenate(label_sample)
+    counts = {
+        "rows": np.array(rows),
+        "positives": np.array(positives),
+        "labels": np.array(len(sample)),
+        "label_mean": np.array(sample.mean()),
+        "label_m2": np.array(((sample - sample.mean()) ** 2).sum()),
+    }
+    if scaler is not None:
+        counts.update(
+            scaled=np.array(scaler.n_samples_seen_), mean=scaler.mean_, m2=scaler.var_ * scaled_rows
+        )
+    pooled = exchange.allreduce("linear-learner-summary", counts, _pooled_counts)
+    if exchange.distributed:
+        log(f"Pooled the summaries of {len(exchange.hosts)} hosts: {int(pooled['rows'])} records")
+        if scaler is not None:
+            scaler = _pooled_scaler(scaler.with_mean, pooled)
+    label_mean, label_scale = _label_scaling(pooled, params)
+    weight = _positive_weight(int(pooled["rows"]), int(pooled["positives"]), params)
+    return TrainingSummary(rows, scaler, label_mean, label_scale, weight)
+
+
+def _pooled_counts(messages: list[Message]) -> Message:
+    """The hosts' counts summed, their means and sums of squared deviations pooled (Chan et al.)."""
+    if len(messages) == 1:
+        return messages[0]
+    pooled = {name: sum(message[name] for message in messages) for name in ("rows", "positives")}
+    for count, mean, m2 in (("labels", "label_mean", "label_m2"), ("scaled", "mean", "m2")):
+        if count not in messages[0]:
+            continue
+        counts = np.array([float(message[count]) for message in messages])
+        means = np.array([message[mean] for message in messages])
+        total = counts.sum()
+        pooled[mean] = np.tensordot(counts, means, axes=1) / total
+        deviations = (means - pooled[mean]) ** 2
+        pooled[m2] = sum(message[m2] for message in messages) + np.tensordot(counts, deviations, axes=1)
+        pooled[count] = np.array(total)
+    return pooled
+
+
+def _pooled_scaler(with_mean: bool, pooled: Message) -> StandardScaler:
+    """A fitted ``StandardScaler`` of the pooled mean and variance, as ``partial_fit`` on all would be."""
+    scaler = StandardScaler(with_mean=with_mean)
+    scaler.mean_ = pooled["mean"]
+    scaler.var_ = pooled["m2"] / pooled["scaled"]
+    scale = np.sqrt(scaler.var_)
+    scaler.scale_ = np.where(scale < 10 * np.finfo(scale.dtype).eps, 1.0, scale)  # constant features: 1
+    scaler.n_samples_seen_ = int(pooled["scaled"])
+    scaler.n_features_in_ = len(scaler.mean_)
+    return scaler
 
 
 def fit(
-    train: LabelledRecords, summary: TrainingSummary, validation: ChannelData | None, params: dict
-) -> tuple[LinearModel, dict]:
-    """Train the candidates and return the selected model with a summary of the selection."""
+    train: LabelledRecords,
+    summary: TrainingSummary,
+    validation: ChannelData | None,
+    params: dict,
+    exchange: HostExchange | None = None,
+) -> tuple[LinearModel, dict] | None:
+    """Train the candidates and return the selected model with a summary of the selection (None on the
+    hosts other than the leader, which selects)."""
+    exchange = exchange or HostExchange.single_host()
     predictor_type = params["predictor_type"]
     loss = resolve_loss(params)
     scaling = (summary.scaler, params, loss, summary.label_mean, summary.label_scale)
@@ -158,20 +224,55 @@ def fit(
     if predictor_type == "multiclass_classifier" and loss == "softmax_loss":
         scaled, labels = _whole(train, summary)
         models = [_fit_softmax(scaled, labels, params, wd) for wd in _grid(params, learning_rates=False)]
-        linear = [_to_linear(weights, bias, *scaling) for weights, bias in models]
+        linear = [
+            _to_linear(weights, bias, *scaling) for weights, bias in _averaged(models, labels, exchange)
+        ]
     elif loss == "quantile_loss":
         scaled, labels = _whole(train, summary)
         targets = (labels - summary.label_mean) / summary.label_scale
-        weights, bias = _fit_quantile(scaled, _regression_targets(targets, params), params)
-        linear = [_to_linear(weights, bias, *scaling)]
+        models = [_fit_quantile(scaled, _regression_targets(targets, params), params)]
+        linear = [
+            _to_linear(weights, bias, *scaling) for weights, bias in _averaged(models, labels, exchange)
+        ]
     else:
         candidates = [
             Candidate(number, wd, lr, _sgd_estimator(params, loss, wd, lr, summary.label_scale))
             for number, (wd, lr) in enumerate(_grid(params))
         ]
-        _train_sgd(candidates, train, summary, validation, params, loss)
+        _train_sgd(candidates, train, summary, validation, params, loss, exchange)
+        if not exchange.is_leader:
+            return None
         linear = [_to_linear(*candidate.best_state, *scaling) for candidate in candidates]
+    if not exchange.is_leader:
+        return None
     return _select(linear, train, validation, params)
+
+
+def _averaged(models: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray, exchange: HostExchange):
+    """The ``(weights, bias)`` of each model averaged over the hosts, weighted by their records."""
+    if not exchange.distributed:
+        return models
+    message = {"rows": np.array(len(labels))}
+    for number, (weights, bias) in enumerate(models):
+        message.update({f"{number}.weights": weights, f"{number}.bias": bias})
+    averaged = exchange.allreduce("linear-learner-models", message, _weighted_average)
+    return [(averaged[f"{number}.weights"], averaged[f"{number}.bias"]) for number in range(len(models))]
+
+
+def _weighted_average(messages: list[Message]) -> Message:
+    """Every array of the hosts' messages averaged, weighted by each host's ``rows``."""
+    messages = [message for message in messages if message["rows"] > 0]
+    if len(messages) == 1:
+        return messages[0]
+    rows = np.array([float(message["rows"]) for message in messages])
+    averaged = {"rows": np.array(rows.sum())}
+    for name in messages[0]:
+        if name != "rows":
+            averaged[name] = (
+                sum(weight * message[name] for weight, message in zip(rows, messages, strict=True))
+                / rows.sum()
+            )
+    return averaged
 
 
 # --- preprocessing -------------------------------------------------------------------------------
@@ -186,12 +287,12 @@ def _whole(train: LabelledRecords, summary: TrainingSummary) -> tuple[np.ndarray
     return np.concatenate(features), np.concatenate(labels)
 
 
-def _label_scaling(labels: np.ndarray, params: dict) -> tuple[float, float]:
+def _label_scaling(pooled: Message, params: dict) -> tuple[float, float]:
     regression = params["predictor_type"] == "regressor" and resolve_loss(params) in REGRESSION_LOSSES
     if not regression or params["normalize_label"] == "false":
         return 0.0, 1.0
-    mean = float(labels.mean()) if params["unbias_label"] != "false" else 0.0
-    scale = float(labels.std()) or 1.0
+    mean = float(pooled["label_mean"]) if params["unbias_label"] != "false" else 0.0
+    scale = float(np.sqrt(pooled["label_m2"] / pooled["labels"])) or 1.0
     return mean, scale
 
 
@@ -276,6 +377,7 @@ def _train_sgd(
     validation: ChannelData | None,
     params: dict,
     loss: str,
+    exchange: HostExchange,
 ) -> None:
     rng = np.random.default_rng(RANDOM_STATE)
     # The classes of a classifying loss; a regression loss fits values (per class, for multiclass).
@@ -290,7 +392,9 @@ def _train_sgd(
         active = [candidate for candidate in candidates if not candidate.stopped]
         for candidate in active:
             candidate.estimator.eta0 = _step_size(candidate.learning_rate, epoch, params)
+        rows = 0
         for features, labels in _shuffled_batches(train, params["mini_batch_size"], rng):
+            rows += len(labels)
             scaled = summary.scaler.transform(features) if summary.scaler else features
             targets = (labels - summary.label_mean) / summary.label_scale
             sample_weight = None
@@ -300,26 +404,82 @@ def _train_sgd(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     candidate.estimator.partial_fit(scaled, targets, sample_weight=sample_weight, **arguments)
-        for candidate in active:
-            state = _coefficients(candidate.estimator)
-            if validation is None:
-                candidate.best_state = state
-                continue
-            model = _to_linear(*state, *scaling)
-            epoch_loss = objective_loss(model, validation.features, validation.labels)
-            if epoch_loss < candidate.best_loss * (1 - params["early_stopping_tolerance"]):
-                candidate.best_loss, candidate.best_state = epoch_loss, state
-                candidate.epochs_without_improvement = 0
-            else:
-                if candidate.best_state is None or not np.isfinite(candidate.best_loss):
-                    candidate.best_state = state
-                candidate.epochs_without_improvement += 1
-                if candidate.epochs_without_improvement >= params["early_stopping_patience"]:
-                    candidate.stopped = True
-                    log(f"Early stopping model {candidate.number} after epoch {epoch + 1}")
-        log(f"#progress_metric: host=algo-1, completed {100 * (epoch + 1) // params['epochs']} % of epochs")
+        if exchange.distributed:
+            _average_over_hosts(active, rows, exchange, f"linear-learner-epoch-{epoch + 1}")
+        if exchange.is_leader:
+            _track_validation(active, validation, scaling, params, epoch)
+        stopped = exchange.broadcast(
+            f"linear-learner-stopped-{epoch + 1}",
+            {"stopped": np.array([candidate.stopped for candidate in candidates])}
+            if exchange.is_leader
+            else None,
+        )["stopped"]
+        for candidate, flag in zip(candidates, stopped, strict=True):
+            candidate.stopped = bool(flag)
+        log(
+            f"#progress_metric: host={exchange.current_host}, "
+            f"completed {100 * (epoch + 1) // params['epochs']} % of epochs"
+        )
         if all(candidate.stopped for candidate in candidates):
             break
+
+
+def _average_over_hosts(active: list[Candidate], rows: int, exchange: HostExchange, name: str) -> None:
+    """Replace every active candidate's parameters by their average over the hosts (weighted by the records
+    each trained on this epoch), written into scikit-learn's own arrays so that training continues from it."""
+    message = {"rows": np.array(rows)}
+    for candidate in active:
+        for part, estimator in enumerate(_estimators(candidate.estimator)):
+            for attribute in _SGD_STATE:
+                if getattr(estimator, attribute, None) is not None:
+                    message[f"{candidate.number}.{part}.{attribute}"] = getattr(estimator, attribute)
+    averaged = exchange.allreduce(name, message, _weighted_average)
+    for candidate in active:
+        for part, estimator in enumerate(_estimators(candidate.estimator)):
+            for attribute in _SGD_STATE:
+                key = f"{candidate.number}.{part}.{attribute}"
+                if key in averaged:
+                    # In place: coef_ is a view of _standard_coef (or _average_coef), which the next
+                    # partial_fit starts from.
+                    np.copyto(getattr(estimator, attribute), averaged[key])
+
+
+# What an SGD estimator's next partial_fit continues from (the last two for averaged SGD only).
+_SGD_STATE = (
+    "coef_",
+    "intercept_",
+    "_standard_coef",
+    "_standard_intercept",
+    "_average_coef",
+    "_average_intercept",
+)
+
+
+def _estimators(estimator) -> list:
+    return estimator.estimators if isinstance(estimator, _PerClassRegressors) else [estimator]
+
+
+def _track_validation(
+    active: list[Candidate], validation: ChannelData | None, scaling: tuple, params: dict, epoch: int
+) -> None:
+    """Keep each candidate's best epoch by its validation loss, and stop it when it no longer improves."""
+    for candidate in active:
+        state = _coefficients(candidate.estimator)
+        if validation is None:
+            candidate.best_state = state
+            continue
+        model = _to_linear(*state, *scaling)
+        epoch_loss = objective_loss(model, validation.features, validation.labels)
+        if epoch_loss < candidate.best_loss * (1 - params["early_stopping_tolerance"]):
+            candidate.best_loss, candidate.best_state = epoch_loss, state
+            candidate.epochs_without_improvement = 0
+        else:
+            if candidate.best_state is None or not np.isfinite(candidate.best_loss):
+                candidate.best_state = state
+            candidate.epochs_without_improvement += 1
+            if candidate.epochs_without_improvement >= params["early_stopping_patience"]:
+                candidate.stopped = True
+                log(f"Early stopping model {candidate.number} after epoch {epoch + 1}")
 
 
 def _shuffled_batches(

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from include.local_sagemaker.algorithms.base import InferenceError, TrainingCont
 from include.local_sagemaker.algorithms.linear_learner import ALGORITHM
 from include.recordio import read_records
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
+from tests.local_sagemaker.algorithms.hosts_support import run_hosts
 from tests.local_sagemaker.algorithms.mnist_test_data import mnist_sample, recordio_bytes
 
 RECORDIO = "application/x-recordio-protobuf"
@@ -452,3 +454,60 @@ def test_serving_errors(make_job):
         assert raised.value.status == status, arguments
     answer, _ = predictor.invoke(b'{"instances": [{"features": [0.5, 0.2]}]}', "application/json", None)
     assert set(json.loads(answer)["predictions"][0]) == {"score", "predicted_label"}
+
+
+# --- several hosts -------------------------------------------------------------------------------
+
+LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+IS_IT_A_ZERO = {"predictor_type": "binary_classifier", "feature_dim": "784", "mini_batch_size": "200"}
+
+
+def _zero(split, rows=slice(None)) -> bytes:
+    return recordio_bytes(
+        split.images[rows].astype(np.float32) / 255, (split.labels[rows] == 0).astype(np.float32)
+    )
+
+
+@pytest.mark.slow  # two containers, about 40 s on a busy machine
+def test_two_hosts_average_their_candidates_into_one_model_as_good_as_one_host(is_it_a_zero, mnist, tmp_path):
+    halves = [slice(0, 2000), slice(2000, 4000)]
+    validation_halves = [slice(0, 250), slice(250, 500)]
+    shares = [
+        {
+            "train": (RECORDIO, "ShardedByS3Key", {"train.rec": _zero(mnist.train, rows)}),
+            "validation": (RECORDIO, "ShardedByS3Key", {"validation.rec": _zero(mnist.validation, held_out)}),
+            "test": (RECORDIO, "FullyReplicated", {"test.rec": _zero(mnist.test)}),
+        }
+        for rows, held_out in zip(halves, validation_halves, strict=True)
+    ]
+
+    hosts = run_hosts(tmp_path, LINEAR_LEARNER_IMAGE, IS_IT_A_ZERO, shares)
+
+    assert [host.returncode for host in hosts] == [0, 0], [host.output for host in hosts]
+    for host in hosts:  # each host read only its own share of train
+        assert "Read 2000 records of 784 features from channel 'train'" in host.output
+        assert "Pooled the summaries of 2 hosts: 4000 records" in host.output
+    assert "Gathered channel 'validation' from 2 hosts: [250, 250] records" in hosts[0].output
+    assert [path.name for path in hosts[0].model_dir.iterdir()] == ["model_algo-1"]
+    assert not list(hosts[1].model_dir.iterdir())
+    assert "#quality_metric" not in hosts[1].output  # the leader scores the whole channels
+    one, two = metrics_from_log(is_it_a_zero.log), metrics_from_log(hosts[0].output)
+    print({name: (one[name], two[name]) for name in sorted(one)})
+    assert two["validation:binary_classification_accuracy"] >= 0.97
+    assert two["test:binary_classification_accuracy"] >= 0.97
+    assert two["test:roc_auc_score"] > 0.99
+    assert two["validation:objective_loss"] < 0.1
+    assert two["test:binary_classification_accuracy"] > one["test:binary_classification_accuracy"] - 0.01
+
+
+def test_a_host_that_never_reports_fails_the_job_within_the_timeout(mnist, tmp_path):
+    share = {"train": (RECORDIO, "ShardedByS3Key", {"train.rec": _zero(mnist.train, slice(0, 200))})}
+
+    started = time.monotonic()
+    [leader] = run_hosts(tmp_path, LINEAR_LEARNER_IMAGE, IS_IT_A_ZERO, [share, None], timeout=2)
+
+    assert time.monotonic() - started < 30
+    assert leader.returncode != 0
+    assert leader.failure.startswith(
+        "AlgorithmError: algo-1 waited 2 s for 'linear-learner-summary' from algo-2, which did not send it"
+    )
