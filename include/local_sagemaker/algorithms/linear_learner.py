@@ -181,11 +181,8 @@ class LinearLearnerAlgorithm:
         exchange = HostExchange.of(context)
         stream = host_shard(context.channels["train"], feature_dim, exchange.distributed)
         if stream is None:
-            raise client_error(
-                f"Host {context.current_host} received no object of channel 'train' (ShardedByS3Key over "
-                f"{len(context.hosts)} hosts): linear learner needs at least as many objects as instances"
-            )
-        train = CheckedLabels(stream, "train", params)
+            log(f"Host {context.current_host} received none of channel 'train': it trains on no records")
+        train = CheckedLabels(stream or NoRecords(feature_dim), "train", params)
         summary = summarise(train, params, exchange)
         log(f"Read {summary.rows} records of {train.feature_dim} features from channel 'train'")
         validation = _read_labelled(context, "validation", train.feature_dim, params, exchange)
@@ -260,6 +257,17 @@ def _check_combinations(params: dict) -> None:
             "For predictor_type 'multiclass_classifier', 'num_classes' should be set "
             "to a value greater than 2"
         )
+
+
+class NoRecords:
+    """The ``train`` share of a host that received none of the channel's objects (``ShardedByS3Key`` over
+    more hosts than objects, which SageMaker allows): it takes part in every exchange with no records."""
+
+    def __init__(self, feature_dim: int | None):
+        self.feature_dim = feature_dim
+
+    def labelled_batches(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return iter(())
 
 
 class CheckedLabels:

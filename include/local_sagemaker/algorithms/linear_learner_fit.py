@@ -155,18 +155,17 @@ def summarise(train: LabelledRecords, params: dict, exchange: HostExchange | Non
             scaled_rows += len(features[head])
         rows += len(labels)
         positives += int((labels == 1).sum())
-    sample = np.concatenate(label_sample)
+    # A host of a multi-host job may have received no records (ShardedByS3Key over more hosts than objects).
+    sample = np.concatenate(label_sample) if label_sample else np.zeros(1)
     counts = {
         "rows": np.array(rows),
         "positives": np.array(positives),
-        "labels": np.array(len(sample)),
+        "labels": np.array(len(sample) if label_sample else 0),
         "label_mean": np.array(sample.mean()),
         "label_m2": np.array(((sample - sample.mean()) ** 2).sum()),
     }
-    if scaler is not None:
-        counts.update(
-            scaled=np.array(scaler.n_samples_seen_), mean=scaler.mean_, m2=scaler.var_ * scaled_rows
-        )
+    if scaler is not None and scaled_rows:
+        counts.update(scaled=np.array(scaled_rows), mean=scaler.mean_, m2=scaler.var_ * scaled_rows)
     pooled = exchange.allreduce("linear-learner-summary", counts, _pooled_counts)
     if exchange.distributed:
         log(f"Pooled the summaries of {len(exchange.hosts)} hosts: {int(pooled['rows'])} records")
@@ -183,14 +182,15 @@ def _pooled_counts(messages: list[Message]) -> Message:
         return messages[0]
     pooled = {name: sum(message[name] for message in messages) for name in ("rows", "positives")}
     for count, mean, m2 in (("labels", "label_mean", "label_m2"), ("scaled", "mean", "m2")):
-        if count not in messages[0]:
+        parts = [message for message in messages if count in message and message[count] > 0]
+        if not parts:
             continue
-        counts = np.array([float(message[count]) for message in messages])
-        means = np.array([message[mean] for message in messages])
+        counts = np.array([float(part[count]) for part in parts])
+        means = np.array([part[mean] for part in parts])
         total = counts.sum()
         pooled[mean] = np.tensordot(counts, means, axes=1) / total
         deviations = (means - pooled[mean]) ** 2
-        pooled[m2] = sum(message[m2] for message in messages) + np.tensordot(counts, deviations, axes=1)
+        pooled[m2] = sum(part[m2] for part in parts) + np.tensordot(counts, deviations, axes=1)
         pooled[count] = np.array(total)
     return pooled
 
@@ -221,18 +221,10 @@ def fit(
     loss = resolve_loss(params)
     scaling = (summary.scaler, params, loss, summary.label_mean, summary.label_scale)
 
-    if predictor_type == "multiclass_classifier" and loss == "softmax_loss":
-        scaled, labels = _whole(train, summary)
-        models = [_fit_softmax(scaled, labels, params, wd) for wd in _grid(params, learning_rates=False)]
+    if (predictor_type == "multiclass_classifier" and loss == "softmax_loss") or loss == "quantile_loss":
+        models = _fit_whole(train, summary, params, loss) if summary.rows else []
         linear = [
-            _to_linear(weights, bias, *scaling) for weights, bias in _averaged(models, labels, exchange)
-        ]
-    elif loss == "quantile_loss":
-        scaled, labels = _whole(train, summary)
-        targets = (labels - summary.label_mean) / summary.label_scale
-        models = [_fit_quantile(scaled, _regression_targets(targets, params), params)]
-        linear = [
-            _to_linear(weights, bias, *scaling) for weights, bias in _averaged(models, labels, exchange)
+            _to_linear(weights, bias, *scaling) for weights, bias in _averaged(models, summary, exchange)
         ]
     else:
         candidates = [
@@ -248,15 +240,25 @@ def fit(
     return _select(linear, train, validation, params)
 
 
-def _averaged(models: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray, exchange: HostExchange):
+def _fit_whole(train: LabelledRecords, summary: TrainingSummary, params: dict, loss: str):
+    """``(weights, bias)`` of the solvers without an incremental fit, on the whole (scaled) channel."""
+    scaled, labels = _whole(train, summary)
+    if loss == "softmax_loss":
+        return [_fit_softmax(scaled, labels, params, wd) for wd in _grid(params, learning_rates=False)]
+    targets = (labels - summary.label_mean) / summary.label_scale
+    return [_fit_quantile(scaled, _regression_targets(targets, params), params)]
+
+
+def _averaged(models: list[tuple[np.ndarray, np.ndarray]], summary: TrainingSummary, exchange: HostExchange):
     """The ``(weights, bias)`` of each model averaged over the hosts, weighted by their records."""
     if not exchange.distributed:
         return models
-    message = {"rows": np.array(len(labels))}
+    message = {"rows": np.array(summary.rows)}
     for number, (weights, bias) in enumerate(models):
         message.update({f"{number}.weights": weights, f"{number}.bias": bias})
     averaged = exchange.allreduce("linear-learner-models", message, _weighted_average)
-    return [(averaged[f"{number}.weights"], averaged[f"{number}.bias"]) for number in range(len(models))]
+    count = sum(name.endswith(".weights") for name in averaged)
+    return [(averaged[f"{number}.weights"], averaged[f"{number}.bias"]) for number in range(count)]
 
 
 def _weighted_average(messages: list[Message]) -> Message:
@@ -438,7 +440,8 @@ def _average_over_hosts(active: list[Candidate], rows: int, exchange: HostExchan
         for part, estimator in enumerate(_estimators(candidate.estimator)):
             for attribute in _SGD_STATE:
                 key = f"{candidate.number}.{part}.{attribute}"
-                if key in averaged:
+                # A host that has no records has nothing to continue from.
+                if key in averaged and getattr(estimator, attribute, None) is not None:
                     # In place: coef_ is a view of _standard_coef (or _average_coef), which the next
                     # partial_fit starts from.
                     np.copyto(getattr(estimator, attribute), averaged[key])

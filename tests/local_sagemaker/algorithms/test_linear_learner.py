@@ -511,3 +511,26 @@ def test_a_host_that_never_reports_fails_the_job_within_the_timeout(mnist, tmp_p
     assert leader.failure.startswith(
         "AlgorithmError: algo-1 waited 2 s for 'linear-learner-summary' from algo-2, which did not send it"
     )
+
+
+@pytest.mark.slow  # three containers
+# Averaged every epoch, or once (the median of a 0/1 label is a weak classifier, but better than chance).
+@pytest.mark.parametrize(("loss", "auc"), [("auto", 0.98), ("quantile_loss", 0.6)])
+def test_a_host_without_a_share_takes_part_with_no_records(mnist, tmp_path, loss, auc):
+    replicated = (RECORDIO, "FullyReplicated", {"validation.rec": _zero(mnist.validation)})
+    shares = [
+        {"train": (RECORDIO, "ShardedByS3Key", files), "validation": replicated}
+        for files in (
+            {"a.rec": _zero(mnist.train, slice(0, 300))},
+            {"b.rec": _zero(mnist.train, slice(300, 600))},
+            {},
+        )
+    ]
+    hyperparameters = {**IS_IT_A_ZERO, "epochs": "2", "loss": loss}
+
+    hosts = run_hosts(tmp_path, LINEAR_LEARNER_IMAGE, hyperparameters, shares)
+
+    assert [host.returncode for host in hosts] == [0, 0, 0], [host.output for host in hosts]
+    assert "Host algo-3 received none of channel 'train': it trains on no records" in hosts[2].output
+    assert "Pooled the summaries of 3 hosts: 600 records" in hosts[0].output
+    assert metrics_from_log(hosts[0].output)["validation:roc_auc_score"] > auc
