@@ -280,16 +280,25 @@ def test_two_host_xgboost_trains_one_booster_on_both_shares(sagemaker, s3, logs,
         assert any("Train matrix has 2000 rows" in message for message in streams[host]), streams[host]
     assert any("Distributed training with 2 hosts" in message for message in streams["algo-1"])
     one, two = _metric(single, "validation:merror"), _metric(double, "validation:merror")
+    print(f"validation:merror on one host {one}, on two {two}")
     assert two < one + 0.02, (one, two)
     assert two < 0.2, (one, two)
 
 
 def test_two_host_linear_learner_averages_into_one_model_on_both_shares(sagemaker, s3, logs, unique):
-    hyperparameters = {"feature_dim": "784", "predictor_type": "regressor", "epochs": "3", "num_models": "2"}
+    # Raw pixels: standardised, the pixels that are almost always 0 in train blow up the test scores.
+    hyperparameters = {
+        "feature_dim": "784",
+        "predictor_type": "regressor",
+        "epochs": "3",
+        "num_models": "2",
+        "normalize_data": "false",
+    }
     results = _train_twice(sagemaker, s3, logs, unique, LINEAR_LEARNER_IMAGE, hyperparameters, "ll")
     (single, _, _), (double, files, streams) = results[1], results[2]
     assert list(files) == ["model_algo-1"]
     for host in ("algo-1", "algo-2"):  # each host read its two of the four objects
         assert any("Read 2000 records of 784 features" in message for message in streams[host]), streams[host]
     one, two = _metric(single, "validation:mse"), _metric(double, "validation:mse")
+    print(f"validation:mse on one host {one}, on two {two}")
     assert two < one * 1.1, (one, two)
