@@ -27,10 +27,10 @@ epsilon-insensitive and Huber losses; one per class for a multiclass classifier)
 memory. ``optimizer``, ``momentum``,
 ``beta_1``/``beta_2`` and the ``init_*`` settings are validated but scikit-learn's solvers ignore them.
 
-Hosts: on several hosts, as SageMaker's Linear Learner trains by data-parallel SGD whose hosts average
-their parameters through its kvstore, every host trains the candidates on its own share of ``train``
-and, after each epoch, the hosts' weights and biases (and the running averages of averaged SGD) are
-averaged, weighted by the records each host trained on, through the job's
+Hosts: SageMaker's Linear Learner trains its hosts data-parallel, combining their parameters through
+its (MXNet) kvstore on a schedule AWS does not document. Here every host trains the candidates on its
+own share of ``train`` and, after each epoch, the hosts' weights and biases (and the running averages
+of averaged SGD) are averaged, weighted by the records each host trained on, through the job's
 :class:`~include.local_sagemaker.algorithms.host_exchange.HostExchange`; the solvers without an
 incremental fit average their per-host fits once. The scaler and label scaling are pooled from every
 host's statistics first, so that the hosts' weights mean the same thing. The leader (``algo-1``), which
