@@ -250,55 +250,71 @@ def _metric(described: dict, name: str) -> float:
     return value
 
 
-def _train_twice(sagemaker, s3, logs, unique, image: str, hyperparameters: dict, prefix: str):
-    """The same job on one host and on two; returns ``{hosts: (description, model files, log streams)}``."""
-    bucket = unique(f"{prefix}-hosts")
+def _train_twice(
+    sagemaker,
+    s3,
+    logs,
+    unique,
+    image: str,
+    hyperparameters: dict,
+    model_file: str,
+    share_line: str,
+    metric: str,
+) -> tuple[float, float, dict[str, list[str]]]:
+    """The same job on one host and on two. Checks that the two-host job wrote one model, ``model_file``,
+    and that each host logged ``share_line`` (read its two of the four objects); returns ``metric`` on one
+    and on two hosts, and the two-host job's log streams."""
+    bucket = unique("hosts")
     _mnist_bucket(s3, bucket, labelled=True)
-    results = {}
+    values, streams = [], {}
     for hosts in (1, 2):
-        name = unique(f"{prefix}-{hosts}h")
+        name = unique(f"twice-{hosts}h")
         sagemaker.create_training_job(**_validation_job(name, bucket, image, hyperparameters, hosts))
         described = wait_for_job(sagemaker, name, timeout=300)
         assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+        values.append(_metric(described, metric))
         files = _model_files(s3, described["ModelArtifacts"]["S3ModelArtifacts"])
-        results[hosts] = (described, files, _streams(logs, name))
-    return results
+        streams = _streams(logs, name)
+    assert list(files) == [model_file]  # written on one host only
+    assert sorted(streams) == ["algo-1", "algo-2"]
+    for messages in streams.values():
+        assert any(share_line in message for message in messages), messages
+    print(f"{metric} on one host {values[0]}, on two {values[1]}")
+    return values[0], values[1], streams
+
+
+MULTICLASS = {"objective": "multi:softmax", "num_class": "10", "num_round": "5", "eval_metric": "merror"}
+# Raw pixels: standardised, the pixels that are almost always 0 in train blow up the test scores.
+RAW_PIXEL_REGRESSOR = {
+    "feature_dim": "784",
+    "predictor_type": "regressor",
+    "epochs": "3",
+    "normalize_data": "false",
+}
 
 
 def test_two_host_xgboost_trains_one_booster_on_both_shares(sagemaker, s3, logs, unique):
-    hyperparameters = {
-        "objective": "multi:softmax",
-        "num_class": "10",
-        "num_round": "5",
-        "eval_metric": "merror",
-    }
-    results = _train_twice(sagemaker, s3, logs, unique, XGBOOST_IMAGE, hyperparameters, "xgb")
-    (single, _, _), (double, files, streams) = results[1], results[2]
-    assert list(files) == ["xgboost-model"]  # saved by the master only, as the container does
-    assert sorted(streams) == ["algo-1", "algo-2"]
-    for host in ("algo-1", "algo-2"):  # each host read its two of the four objects
-        assert any("Train matrix has 2000 rows" in message for message in streams[host]), streams[host]
+    share = "Train matrix has 2000 rows"
+    one, two, streams = _train_twice(
+        sagemaker, s3, logs, unique, XGBOOST_IMAGE, MULTICLASS, "xgboost-model", share, "validation:merror"
+    )
     assert any("Distributed training with 2 hosts" in message for message in streams["algo-1"])
-    one, two = _metric(single, "validation:merror"), _metric(double, "validation:merror")
-    print(f"validation:merror on one host {one}, on two {two}")
     assert two < one + 0.02, (one, two)
     assert two < 0.2, (one, two)
 
 
 def test_two_host_linear_learner_averages_into_one_model_on_both_shares(sagemaker, s3, logs, unique):
-    # Raw pixels: standardised, the pixels that are almost always 0 in train blow up the test scores.
-    hyperparameters = {
-        "feature_dim": "784",
-        "predictor_type": "regressor",
-        "epochs": "3",
-        "num_models": "2",
-        "normalize_data": "false",
-    }
-    results = _train_twice(sagemaker, s3, logs, unique, LINEAR_LEARNER_IMAGE, hyperparameters, "ll")
-    (single, _, _), (double, files, streams) = results[1], results[2]
-    assert list(files) == ["model_algo-1"]
-    for host in ("algo-1", "algo-2"):  # each host read its two of the four objects
-        assert any("Read 2000 records of 784 features" in message for message in streams[host]), streams[host]
-    one, two = _metric(single, "validation:mse"), _metric(double, "validation:mse")
-    print(f"validation:mse on one host {one}, on two {two}")
+    hyperparameters = {**RAW_PIXEL_REGRESSOR, "num_models": "2"}
+    share = "Read 2000 records of 784 features"
+    one, two, _ = _train_twice(
+        sagemaker,
+        s3,
+        logs,
+        unique,
+        LINEAR_LEARNER_IMAGE,
+        hyperparameters,
+        "model_algo-1",
+        share,
+        "validation:mse",
+    )
     assert two < one * 1.1, (one, two)
