@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 from airflow.sdk import Param
 
+from mnist_workflows.source_param import mnist_source_param
 from mnist_workflows.spec import START_DATE, WorkflowSpec
-from operators.mnist_to_s3 import mnist_source_param
-from operators.sweep_params import sweep_params
+from mnist_workflows.sweep_params import sweep_params
 
 DATA = "Data"
 HYPERPARAMETERS = "Hyperparameters"
@@ -114,5 +114,5 @@ def deployment(
 
 def sweep(spec: WorkflowSpec, *, example: Mapping[str, list]) -> dict[str, Param]:
     """``sweep_grid`` and ``sweep_start``: a backfill's grid over ``spec.swept`` (see
-    :mod:`operators.sweep_params`)."""
+    :mod:`mnist_workflows.sweep_params`)."""
     return sweep_params(START_DATE, spec.swept, example=example, section=SWEEP)

@@ -12,7 +12,7 @@ from include.sagemaker_requests.deployment import Deployment, deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import RunNames, run_names
 from mnist_workflows.spec import SWEPT_BY_DATE, WorkflowSpec
-from operators.sweep_params import run_sweep
+from mnist_workflows.sweep_params import run_sweep
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from include.sagemaker_requests import batch_transform
 from mnist_workflows.training import CHECK_INTERVAL
-from operators.sagemaker_resumable_transform import ResumableTransformOperator
+from operators.sagemaker_resumable import ResumableTransformOperator
 
 
 def transform(config, task_id: str) -> ResumableTransformOperator:

@@ -5,17 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+import numpy as np
 
-from operators.report_files import read_prediction_arrays, run_context, write_report_files
-from operators.report_link import ReportLink
-
-REQUIRED_ARRAYS = ("images", "labels", "predictions")
+from operators.report import PredictionReportOperator
 
 
-class ClassificationReportOperator(AwsBaseOperator[S3Hook]):
+class ClassificationReportOperator(PredictionReportOperator):
     """Write a classification report of validation predictions to ``<report_s3_prefix>/report.html`` and
     ``<report_s3_prefix>/metrics.json``.
 
@@ -36,39 +31,30 @@ class ClassificationReportOperator(AwsBaseOperator[S3Hook]):
     :param aws_conn_id: Airflow connection for S3 (its endpoint_url is honoured in local mode).
     """
 
-    aws_hook_class = S3Hook
-    template_fields: Sequence[str] = aws_template_fields(
-        "predictions_s3_uri", "report_s3_prefix", "title", "class_names"
-    )
+    template_fields: Sequence[str] = (*PredictionReportOperator.template_fields, "class_names")
     ui_color = "#d8e4f5"
-    operator_extra_links = (ReportLink(),)
+    required_arrays = ("images", "labels", "predictions")
 
     def __init__(
         self,
         *,
-        predictions_s3_uri: str,
-        report_s3_prefix: str,
         title: str = "Classification report",
         class_names: Sequence[str] | None = None,
         samples: int = 24,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(title=title, **kwargs)
         if samples < 0:
             raise ValueError(f"samples must be 0 or more, got {samples}")
-        self.predictions_s3_uri = predictions_s3_uri
-        self.report_s3_prefix = report_s3_prefix
-        self.title = title
         self.class_names = class_names
         self.samples = samples
 
-    def execute(self, context: Any) -> dict:
+    def report(self, arrays: dict[str, np.ndarray], about: dict[str, str]) -> tuple[dict, str, dict]:
         # scikit-learn and matplotlib load here, not when the dag-processor parses a DAG using this operator.
         from include.reports.classification import classification_metrics, misclassified_indices
         from include.reports.html import classification_report_html
         from include.reports.montage import captioned_montage
 
-        arrays = read_prediction_arrays(self.hook, self.predictions_s3_uri, REQUIRED_ARRAYS)
         labels, predictions = arrays["labels"], arrays["predictions"]
         class_names = None if self.class_names is None else [str(name) for name in self.class_names]
         metrics = classification_metrics(labels, predictions, class_names)
@@ -78,7 +64,6 @@ class ClassificationReportOperator(AwsBaseOperator[S3Hook]):
             name_of = dict(zip(metrics.class_ids, metrics.class_names, strict=True))
             captions = [f"{name_of[int(labels[i])]} → {name_of[int(predictions[i])]}" for i in shown]
             montage = captioned_montage(arrays["images"][shown], captions)
-        about = run_context(context, self.predictions_s3_uri)
         page = classification_report_html(self.title, metrics, montage, about)
         document = {
             **metrics.summary(),
@@ -86,9 +71,7 @@ class ClassificationReportOperator(AwsBaseOperator[S3Hook]):
             "class_ids": metrics.class_ids,
             "class_names": metrics.class_names,
             "confusion_matrix": metrics.confusion,
-            **about,
         }
-        locations = write_report_files(self.hook, self.report_s3_prefix, page, document)
         self.log.info(
             "Classification report: accuracy %.4f, macro F1 %.4f, %d of %d records misclassified",
             metrics.accuracy,
@@ -96,4 +79,4 @@ class ClassificationReportOperator(AwsBaseOperator[S3Hook]):
             metrics.misclassified,
             metrics.records,
         )
-        return {**metrics.summary(), **locations}
+        return metrics.summary(), page, document

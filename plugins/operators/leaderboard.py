@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from include.sweeps.leaderboard import Leaderboard, append_entry, entry_id, publish, rank
-from operators.report_link import ReportLink
+from operators.report import ReportOperator
 
 
 class S3EntryStore:
@@ -31,7 +30,7 @@ class S3EntryStore:
         return self.hook.get_conn().get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
 
-class LeaderboardOperator(AwsBaseOperator[S3Hook]):
+class LeaderboardOperator(ReportOperator):
     """Append ``entries`` to the leaderboard ``s3://<bucket>/leaderboards/<leaderboard>/`` and rewrite its
     ``leaderboard.json``, ``leaderboard.csv`` and ``leaderboard.html`` from every entry stored there.
 
@@ -53,10 +52,8 @@ class LeaderboardOperator(AwsBaseOperator[S3Hook]):
     :param direction: ``minimize`` or ``maximize``.
     """
 
-    aws_hook_class = S3Hook
     template_fields: Sequence[str] = aws_template_fields("bucket", "leaderboard", "entries")
     ui_color = "#e3dcf5"
-    operator_extra_links = (ReportLink(),)
 
     def __init__(
         self,
@@ -112,7 +109,7 @@ class LeaderboardOperator(AwsBaseOperator[S3Hook]):
         return {
             "json_uri": f"{base}/leaderboard.json",
             "csv_uri": f"{base}/leaderboard.csv",
-            # Named like the report operators' result, so the reports UI lists the leaderboard too.
+            # The report operators' key, so the reports UI lists the leaderboard too.
             "report_s3_uri": f"{base}/leaderboard.html",
             "entries": document["entries"],
             "written": written,

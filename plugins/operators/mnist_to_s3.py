@@ -10,25 +10,10 @@ from typing import Any, ClassVar
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk import Param
 
-from include.mnist import DEFAULT_SOURCE, FORMATS, SPEC_PATTERN, VALID_FORMS, load_mnist, write_dataset
+from include.mnist import DEFAULT_SOURCE, FORMATS, load_mnist, write_dataset
 from include.mnist.dataset import PIXEL_TYPES, SPLIT_NAMES
 from include.mnist.writers import DEFAULT_ROWS_PER_SHARD, WrittenSplit
-
-
-def mnist_source_param(default: str = DEFAULT_SOURCE, *, section: str | None = None) -> Param:
-    """A typed DAG param for the MNIST source, valid in the trigger form; ``sample`` works offline.
-    ``section`` names the trigger form's group of fields it appears in."""
-    return Param(
-        default,
-        type="string",
-        pattern=SPEC_PATTERN,
-        title="MNIST source",
-        description="Where to get MNIST. One of: " + ", ".join(VALID_FORMS) + ".",
-        examples=["sample", "mnist", "fashion-mnist"],
-        **({"section": section} if section else {}),
-    )
 
 
 class MnistToS3Operator(AwsBaseOperator[S3Hook]):

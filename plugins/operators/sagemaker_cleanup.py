@@ -8,7 +8,10 @@ from typing import Any
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
+
+from operators.sagemaker_errors import is_not_found
 
 
 class SageMakerCleanupOperator(AwsBaseOperator[SageMakerHook]):
@@ -71,24 +74,16 @@ class SageMakerCleanupOperator(AwsBaseOperator[SageMakerHook]):
                 deleted.append(name)
                 self.log.info("Deleted %s %s.", kind, name)
             except ClientError as error:
-                if _is_not_found(error):
+                if is_not_found(error):
                     missing.append(name)
                     self.log.info("%s %s does not exist; nothing to delete.", kind.capitalize(), name)
                 else:
                     failed.append(f"{kind} {name}: {error}")
         if failed:
-            raise RuntimeError("Could not delete " + "; ".join(failed))
+            raise AirflowException("Could not delete " + "; ".join(failed))
         return {"deleted": deleted, "missing": missing, "kept": []}
 
     def _delete_endpoint(self, name: str) -> None:
         self.hook.conn.delete_endpoint(EndpointName=name)
         waiter = self.hook.conn.get_waiter("endpoint_deleted")
         waiter.wait(EndpointName=name, WaiterConfig={"Delay": self.check_interval, "MaxAttempts": 120})
-
-
-def _is_not_found(error: ClientError) -> bool:
-    code = error.response["Error"]["Code"]
-    message = error.response["Error"].get("Message", "")
-    return code in ("ValidationException", "ResourceNotFound") and (
-        "not find" in message or "not found" in message.lower() or "does not exist" in message
-    )

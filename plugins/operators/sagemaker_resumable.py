@@ -1,4 +1,4 @@
-"""The provider's SageMaker create operators, made safe to retry.
+"""The provider's SageMaker create operators, made safe to retry (see :class:`operators.resumable.Resumable`).
 
 A retried task must not start a second training job or fail because its model already exists. Resource
 names are fixed per DAG run, so a retry finds what its first try created and carries on from there.
@@ -7,7 +7,6 @@ names are fixed per DAG run, so a retry finds what its first try created and car
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.sagemaker import (
@@ -20,33 +19,17 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointOperator,
     SageMakerModelOperator,
     SageMakerTrainingOperator,
+    SageMakerTransformOperator,
     SageMakerTuningOperator,
     serialize,
 )
-from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
-from airflow.providers.common.compat.sdk import AirflowException
 from botocore.exceptions import ClientError
 
-# A job in one of these states is the one a previous try started: wait for it rather than start another.
-ATTACHABLE = ("InProgress", "Stopping", "Completed")
-# An endpoint in one of these states is the one a previous try created: wait for it.
-ENDPOINT_ATTACHABLE = ("Creating", "Updating", "SystemUpdating", "InService")
-# SageMaker answers an unknown training job or model with ValidationException, an unknown tuning job
-# with ResourceNotFound.
-NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound")
+from operators.resumable import ENDPOINT_RUNNING, Resumable
+from operators.sagemaker_errors import describe_or_none
 
 
-def describe_or_none(describe, name: str) -> dict | None:
-    """``describe(name)``, or None when SageMaker says the resource does not exist."""
-    try:
-        return describe(name)
-    except ClientError as error:
-        if error.response["Error"]["Code"] in NOT_FOUND_CODES:
-            return None
-        raise
-
-
-class ResumableTrainingOperator(SageMakerTrainingOperator):
+class ResumableTrainingOperator(Resumable, SageMakerTrainingOperator):
     """``SageMakerTrainingOperator`` that, on a retry, attaches to the job an earlier try started, and
     streams the job's CloudWatch log into the task log at ``check_interval``.
 
@@ -61,23 +44,12 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
     written to the task log when the task resumes.
     """
 
-    def execute(self, context: Any) -> dict:
-        name = self.config["TrainingJobName"]
-        existing = describe_or_none(self.hook.describe_training_job, name)
-        if existing and existing["TrainingJobStatus"] in ATTACHABLE:
-            self.log.info(
-                "Training job %s already exists (%s): waiting for it instead of starting another.",
-                name,
-                existing["TrainingJobStatus"],
-            )
-        else:
-            name = self._start_job(context)
-        if not self.wait_for_completion:
-            return self.serialize_result(name)
-        if self.deferrable and self.hook.describe_training_job(name)["TrainingJobStatus"] != "Completed":
-            self._defer_until_done(name)
-        self._wait_with_log(name)
-        return self.serialize_result(name)
+    kind = "training job"
+    name_key = "TrainingJobName"
+    describe = "describe_training_job"
+    status_key = "TrainingJobStatus"
+    trigger_type = "Training"
+    replace_failed = True
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict:
         # The job's log first, so that a failed job's lines are in the task log above the failure.
@@ -85,42 +57,19 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
             self._log_new_lines(event["job_name"], {})
         return super().execute_complete(context, event)
 
-    def _start_job(self, context: Any) -> str:
-        """The provider's ``execute`` up to CreateTrainingJob (config checks, S3 set-up, a unique name),
-        without its wait; returns the job's name."""
-        # With print_log=True the provider's create reads the log once after a check_interval sleep, even
-        # when it does not wait.
-        settings = self.wait_for_completion, self.deferrable, self.print_log
-        self.wait_for_completion = self.deferrable = self.print_log = False
-        try:
-            super().execute(context)
-        finally:
-            self.wait_for_completion, self.deferrable, self.print_log = settings
-        return self.config["TrainingJobName"]
+    def _result(self, name: str) -> dict:
+        return self.serialize_result(name)
 
-    def _wait_with_log(self, name: str) -> None:
-        """Describe the job every ``check_interval`` seconds until it ends, each time logging its new status
-        transitions and (with ``print_log``) its new log lines; fail the task if it failed or was stopped."""
-        positions: dict = {}
-        previous = None
-        waited = 0
-        while True:
-            description = self.hook.describe_training_job(name)
-            if secondary_training_status_changed(description, previous):
-                self.log.info("%s", secondary_training_status_message(description, previous))
-            previous = description
-            if self.print_log:
-                self._log_new_lines(name, positions, description)
-            status = description["TrainingJobStatus"]
-            if status not in self.hook.non_terminal_states:
-                break
-            if self.max_ingestion_time and waited > self.max_ingestion_time:
-                raise AirflowException(f"SageMaker job took more than {self.max_ingestion_time} seconds")
-            time.sleep(self.check_interval)
-            waited += self.check_interval
-        if status in self.hook.training_failed_states:
-            reason = description.get("FailureReason") or f"the job ended {status}"
-            raise AirflowException(f"SageMaker resource failed because {reason}")
+    def _poll(self, name: str) -> None:
+        self._log_positions: dict = {}
+        super()._poll(name)
+
+    def _on_poll(self, name: str, description: dict, previous: dict | None) -> None:
+        """Log the job's new status transitions and (with ``print_log``) its new log lines."""
+        if secondary_training_status_changed(description, previous):
+            self.log.info("%s", secondary_training_status_message(description, previous))
+        if self.print_log:
+            self._log_new_lines(name, self._log_positions, description)
 
     def _log_new_lines(self, name: str, positions: dict, description: dict | None = None) -> None:
         """Log the job's CloudWatch lines after ``positions`` (stream name -> the provider's ``Position``,
@@ -142,46 +91,55 @@ class ResumableTrainingOperator(SageMakerTrainingOperator):
         except ClientError as error:
             self.log.warning("Could not read the log of training job %s: %s", name, error)
 
-    def _defer_until_done(self, name: str) -> None:
-        self.defer(
-            trigger=SageMakerTrigger(
-                job_name=name,
-                job_type="Training",
-                waiter_delay=self.check_interval,
-                waiter_max_attempts=self.max_attempts,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.max_ingestion_time) if self.max_ingestion_time else None,
-        )
+
+class ResumableTransformOperator(Resumable, SageMakerTransformOperator):
+    """``SageMakerTransformOperator`` that, on a retry, reuses what an earlier try created.
+
+    With ``config={"Model": ..., "Transform": ...}`` the provider would create the model under a
+    timestamped name when it already exists, leaving the first one behind for nobody to delete. Here an
+    existing model of that name is used as it is, and a transform job that exists and is running or
+    completed is waited for and returned. A job that failed or was stopped is left alone and a new one
+    starts under a timestamped name (the provider's ``action_if_job_exists="timestamp"``).
+    """
+
+    kind = "transform job"
+    name_key = "TransformJobName"
+    section = "Transform"
+    describe = "describe_transform_job"
+    status_key = "TransformJobStatus"
+    trigger_type = "Transform"
+    replace_failed = True
+
+    def execute(self, context: Any) -> dict:
+        model = self.config.get("Model")
+        if model and describe_or_none(self.hook.describe_model, model["ModelName"]):
+            self.log.info("Model %s already exists; reusing it.", model["ModelName"])
+            self.config = {key: value for key, value in self.config.items() if key != "Model"}
+        return super().execute(context)
+
+    def _result(self, name: str) -> dict:
+        return self.serialize_result(name)
 
 
-class ResumableModelOperator(SageMakerModelOperator):
+class ResumableModelOperator(Resumable, SageMakerModelOperator):
     """``SageMakerModelOperator`` that returns the model an earlier try created instead of failing."""
 
-    def execute(self, context: Any) -> dict:
-        existing = describe_or_none(self.hook.describe_model, self.config["ModelName"])
-        if existing:
-            self.log.info("Model %s already exists; reusing it.", self.config["ModelName"])
-            return {"Model": serialize(existing)}
-        return super().execute(context)
+    kind = "model"
+    name_key = "ModelName"
+    describe = "describe_model"
+    result_key = "Model"
 
 
-class ResumableEndpointConfigOperator(SageMakerEndpointConfigOperator):
+class ResumableEndpointConfigOperator(Resumable, SageMakerEndpointConfigOperator):
     """``SageMakerEndpointConfigOperator`` that returns the config an earlier try created."""
 
-    def execute(self, context: Any) -> dict:
-        existing = describe_or_none(self.hook.describe_endpoint_config, self.config["EndpointConfigName"])
-        if existing:
-            self.log.info("Endpoint config %s already exists; reusing it.", self.config["EndpointConfigName"])
-            return {"EndpointConfig": serialize(existing)}
-        return super().execute(context)
+    kind = "endpoint config"
+    name_key = "EndpointConfigName"
+    describe = "describe_endpoint_config"
+    result_key = "EndpointConfig"
 
 
-class ResumableEndpointOperator(SageMakerEndpointOperator):
+class ResumableEndpointOperator(Resumable, SageMakerEndpointOperator):
     """``SageMakerEndpointOperator`` that, on a retry, waits for the endpoint an earlier try created.
 
     The provider's operator answers "already existing" with UpdateEndpoint, which SageMaker refuses while
@@ -190,26 +148,16 @@ class ResumableEndpointOperator(SageMakerEndpointOperator):
     with its FailureReason (the run's teardown deletes it).
     """
 
-    def execute(self, context: Any) -> dict:
-        name = self.config.get("Endpoint", self.config)["EndpointName"]
-        existing = describe_or_none(self.hook.describe_endpoint, name)
-        if existing is None:
-            return super().execute(context)
-        status = existing["EndpointStatus"]
-        if status not in ENDPOINT_ATTACHABLE:
-            raise RuntimeError(
-                f"Endpoint {name} from an earlier try is {status}: "
-                f"{existing.get('FailureReason', 'no reason given')}"
-            )
-        self.log.info("Endpoint %s already exists (%s); waiting for it instead of creating it.", name, status)
-        if self.wait_for_completion:
-            self.hook.get_waiter("endpoint_in_service").wait(
-                EndpointName=name,
-                WaiterConfig={
-                    "Delay": self.check_interval,
-                    "MaxAttempts": max(1, self.max_ingestion_time // self.check_interval),
-                },
-            )
+    kind = "endpoint"
+    name_key = "EndpointName"
+    section = "Endpoint"
+    describe = "describe_endpoint"
+    status_key = "EndpointStatus"
+    running = ENDPOINT_RUNNING
+    done = "InService"
+    trigger_type = "endpoint"
+
+    def _result(self, name: str) -> dict:
         described = self.hook.describe_endpoint(name)
         return {
             "EndpointConfig": serialize(self.hook.describe_endpoint_config(described["EndpointConfigName"])),
@@ -217,7 +165,7 @@ class ResumableEndpointOperator(SageMakerEndpointOperator):
         }
 
 
-class ResumableTuningOperator(SageMakerTuningOperator):
+class ResumableTuningOperator(Resumable, SageMakerTuningOperator):
     """``SageMakerTuningOperator`` that, on a retry, waits for the tuning job an earlier try started.
 
     A tuning job that is running or completed is waited for (in the triggerer with ``deferrable=True``)
@@ -225,39 +173,9 @@ class ResumableTuningOperator(SageMakerTuningOperator):
     no room for a new suffix, so the run has to be started again.
     """
 
-    def execute(self, context: Any) -> dict:
-        name = self.config["HyperParameterTuningJobName"]
-        existing = describe_or_none(self.hook.describe_tuning_job, name)
-        if existing is None:
-            return super().execute(context)
-        status = existing["HyperParameterTuningJobStatus"]
-        if status not in ATTACHABLE:
-            raise RuntimeError(
-                f"Tuning job {name} from an earlier try ended {status}: "
-                f"{existing.get('FailureReason', 'no reason given')}. Start a new DAG run to tune again."
-            )
-        self.log.info(
-            "Tuning job %s already exists (%s): waiting for it instead of starting another.", name, status
-        )
-        if status != "Completed" and self.deferrable:
-            self.defer(
-                trigger=SageMakerTrigger(
-                    job_name=name,
-                    job_type="tuning",
-                    waiter_delay=self.check_interval,
-                    aws_conn_id=self.aws_conn_id,
-                    region_name=self.region_name,
-                    verify=self.verify,
-                    botocore_config=self.botocore_config,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.max_ingestion_time) if self.max_ingestion_time else None,
-            )
-        description = self.hook.check_status(
-            name,
-            "HyperParameterTuningJobStatus",
-            self.hook.describe_tuning_job,
-            self.check_interval,
-            self.max_ingestion_time,
-        )
-        return {"Tuning": serialize(description)}
+    kind = "tuning job"
+    name_key = "HyperParameterTuningJobName"
+    describe = "describe_tuning_job"
+    status_key = "HyperParameterTuningJobStatus"
+    trigger_type = "tuning"
+    result_key = "Tuning"

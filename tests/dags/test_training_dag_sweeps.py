@@ -11,7 +11,7 @@ import pytest
 from dag_support import load_dag
 
 from mnist_workflows.spec import DIRECTIONS, SWEPT_BY_DATE
-from operators.sweep_params import run_sweep
+from mnist_workflows.sweep_params import run_sweep
 
 # dag id: (params a grid may override, leaderboard, ranking metric, direction), as the DAGs' specs state them
 TRAINING_DAGS = {

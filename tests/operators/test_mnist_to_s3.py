@@ -12,7 +12,7 @@ import pytest
 
 from include.mnist import FORMATS, SourceSpecError
 from include.recordio import read_dense
-from operators.mnist_to_s3 import MnistToS3Operator, mnist_source_param
+from operators.mnist_to_s3 import MnistToS3Operator
 
 # Every test here talks to the local engine's S3 through the aws_default connection.
 pytestmark = pytest.mark.slow
@@ -139,15 +139,3 @@ def test_bad_arguments_fail_before_anything_is_written(s3, kwargs, error, messag
     with pytest.raises(error, match=message):
         run(**kwargs)
     assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-
-
-def test_source_param_is_typed_and_validates_trigger_input():
-    param = mnist_source_param()
-    assert param.resolve() == "sample"
-    assert param.schema["type"] == "string"
-    for good in ("mnist", "fashion-mnist", "https://mirror/mnist/", "s3://b/k/mnist.pkl.gz", "/data/idx"):
-        assert param.resolve(good) == good
-    from airflow.sdk.exceptions import ParamValidationError
-
-    with pytest.raises(ParamValidationError):
-        param.resolve("imagenet")

@@ -452,7 +452,7 @@ def test_xgboost_mnist(dag_run, dag_params, sdk_requests) -> None:
                     "CreateTrainingJob",
                     f"HyperParameters.{name}",
                     "The DAG's number params are floats, so a sweep grid may give fractions "
-                    "(plugins/operators/sweep_params.py run_sweep), and send '4.0' where the SDK, given the "
+                    "(mnist_workflows/sweep_params.py run_sweep), and send '4.0' where the SDK, given the "
                     "seed's 4, sends '4'. XGBoost reads both as the float 4.0 (continuous hyperparameters in "
                     "aws/sagemaker-xgboost-container algorithm_mode/hyperparameter_validation.py).",
                     equal=same_number,

@@ -10,7 +10,7 @@ from airflow.sdk import DAG, Param
 from airflow.sdk.definitions.param import ParamValidationError
 
 from include.sweeps.grid import GridError
-from operators.sweep_params import run_sweep, sweep_params
+from mnist_workflows.sweep_params import run_sweep, sweep_params
 
 START = datetime(2026, 1, 1)
 NAMES = ("eta", "max_depth")
