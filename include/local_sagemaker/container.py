@@ -33,31 +33,17 @@ from include.local_sagemaker.algorithms.base import (
     InferenceError,
     Predictor,
     TrainingContext,
-    TrainingFailure,
 )
+from include.local_sagemaker.failures import JobFailure
 from include.local_sagemaker.frameworks import launch
 from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
 from include.local_sagemaker.frameworks.container.model_server import serve_http
 from include.local_sagemaker.frameworks.environments import EnvironmentNotBuilt
 
-#: ``repository=module[,repository=module...]``: extra algorithm modules (each exposing ``ALGORITHM``)
-#: that image repositories select, on top of the built-in ones. Containers inherit it from the engine.
-EXTRA_ALGORITHMS_VARIABLE = "LOCAL_SAGEMAKER_EXTRA_ALGORITHMS"
 IMAGE_VARIABLE = "LOCAL_SAGEMAKER_IMAGE"
 # Script mode is chosen by these, whatever the image (an XGBoost image runs either way).
 SCRIPT_MODE_HYPERPARAMETER = "sagemaker_program"
 SCRIPT_MODE_VARIABLE = "SAGEMAKER_PROGRAM"
-
-
-def register_extra_algorithms() -> None:
-    """Add the algorithms named in ``LOCAL_SAGEMAKER_EXTRA_ALGORITHMS`` to the registry."""
-    for entry in filter(None, os.environ.get(EXTRA_ALGORITHMS_VARIABLE, "").split(",")):
-        repository, separator, module = entry.partition("=")
-        if not separator or not repository.strip() or not module.strip():
-            raise ValueError(
-                f"{EXTRA_ALGORITHMS_VARIABLE} entry {entry!r} is not of the form repository=module"
-            )
-        registry._MODULES[repository.strip()] = module.strip()
 
 
 def _write_failure(context_failure_file: Path, reason: str) -> None:
@@ -71,14 +57,14 @@ def training_algorithm(image: str, hyperparameters: dict) -> Algorithm:
     """The algorithm a training job runs: script mode if it names an entry point, else the image's."""
     if SCRIPT_MODE_HYPERPARAMETER in hyperparameters:
         return registry.script_mode_algorithm()
-    return registry.algorithm_for_image(image)
+    return registry.lookup(image)
 
 
 def serving_algorithm(image: str, environment: dict | None = None) -> Algorithm:
     """The algorithm a model container serves with: script mode if its environment names a program."""
     if (environment if environment is not None else os.environ).get(SCRIPT_MODE_VARIABLE):
         return registry.script_mode_algorithm()
-    return registry.algorithm_for_image(image)
+    return registry.lookup(image)
 
 
 def _run_framework(argv: list[str], environment: dict[str, str], *, stop_gracefully: bool) -> int:
@@ -114,7 +100,7 @@ def train(base_dir: Path, image: str, job_name: str) -> int:
             return _run_framework(*launch.training_command(framework, base_dir), stop_gracefully=True)
         algorithm = training_algorithm(image, context.hyperparameters)
         algorithm.train(context)
-    except TrainingFailure as failure:
+    except JobFailure as failure:
         print(f"Training failed: {failure}", file=sys.stderr, flush=True)
         _write_failure(context.failure_file, str(failure))
         return 1
@@ -176,7 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     process_tree.become_container()
     try:
-        register_extra_algorithms()
         if arguments.command == "train":
             return train(Path(arguments.base_dir).resolve(), arguments.image, arguments.job_name)
         return serve(Path(arguments.model_dir), arguments.image, arguments.host, arguments.port)

@@ -14,18 +14,21 @@ from pathlib import Path
 
 import uvicorn
 
-from include.local_sagemaker.container import register_extra_algorithms
+from include.local_sagemaker.endpoints import EndpointConfigs, Endpoints
 from include.local_sagemaker.hosting import Hosting
 from include.local_sagemaker.local_account import LocalAccount
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.model_registry import ModelRegistry
+from include.local_sagemaker.models import Models
 from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.s3_proxy import S3Proxy
 from include.local_sagemaker.sagemaker_api import SageMakerApi
 from include.local_sagemaker.seaweedfs import SeaweedServer
 from include.local_sagemaker.server import EngineApp, is_loopback
 from include.local_sagemaker.state import ResourceStore
+from include.local_sagemaker.tags import Tags
 from include.local_sagemaker.training import TrainingRunner
+from include.local_sagemaker.training_jobs import TrainingJobs
 from include.local_sagemaker.transform import TransformRunner
 from include.local_sagemaker.transform_jobs import TransformJobs
 from include.local_sagemaker.tuning import TuningRunner
@@ -67,7 +70,6 @@ class LocalSageMaker:
 
     def start(self) -> LocalSageMaker:
         """Start the object store, load state, recover resources, and serve in a background thread."""
-        register_extra_algorithms()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._started = True
         if self.s3 is None:
@@ -87,18 +89,15 @@ class LocalSageMaker:
         self.models = ResourceStore(root / "models")
         self.endpoint_configs = ResourceStore(root / "endpoint-configs")
         self.endpoints = ResourceStore(root / "endpoints")
+        self.transform_jobs = ResourceStore(root / "transform-jobs")
+        self.tuning_jobs = ResourceStore(root / "tuning-jobs")
         self.training = TrainingRunner(self.jobs, self.s3, self.logs, root / "jobs")
         self.hosting = Hosting(
             self.endpoints, self.endpoint_configs, self.models, self.s3, self.logs, root / "hosting"
         )
-        self.model_registry = ModelRegistry(
-            ResourceStore(root / "model-package-groups"), ResourceStore(root / "model-packages")
-        )
-        self.transform_jobs = ResourceStore(root / "transform-jobs")
         self.transform = TransformRunner(
             self.transform_jobs, self.models, self.s3, self.logs, root / "transform"
         )
-        self.tuning_jobs = ResourceStore(root / "tuning-jobs")
         # Children are created through the control plane itself, so they are validated like any job.
         self.tuning = TuningRunner(
             self.tuning_jobs,
@@ -106,19 +105,22 @@ class LocalSageMaker:
             lambda request: self.sagemaker.handle("CreateTrainingJob", request),
             lambda name: self.sagemaker.handle("StopTrainingJob", {"TrainingJobName": name}),
         )
-        self.sagemaker = SageMakerApi(
-            self.jobs,
-            self.models,
-            self.endpoint_configs,
-            self.endpoints,
-            self.training,
-            self.hosting,
-            extensions=(
-                self.model_registry,
-                TransformJobs(self.transform_jobs, self.models, self.transform),
-                TuningJobs(self.tuning_jobs, self.jobs, self.tuning),
-            ),
+        self.model_registry = ModelRegistry(
+            ResourceStore(root / "model-package-groups"), ResourceStore(root / "model-packages")
         )
+        models = Models(self.models, self.model_registry.inference_container)
+        endpoint_configs = EndpointConfigs(self.endpoint_configs, models)
+        families = [
+            TrainingJobs(self.jobs, self.training),
+            models,
+            endpoint_configs,
+            Endpoints(self.endpoints, endpoint_configs, self.hosting),
+            TransformJobs(self.transform_jobs, models, self.transform),
+            TuningJobs(self.tuning_jobs, self.jobs, self.tuning),
+            self.model_registry,
+        ]
+        tags = Tags(lambda: (entry for family in families for entry in family.tagged_stores()))
+        self.sagemaker = SageMakerApi([*families, tags])
         self.training.recover()
         self.transform.recover()
         self.tuning.recover()

@@ -32,6 +32,7 @@ import uuid
 from pathlib import Path
 
 from include.local_sagemaker.errors import ServiceError
+from include.local_sagemaker.failures import JobFailure, failure_reason
 from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
 from include.local_sagemaker.frameworks.container.model_server import READY_PREFIX
 from include.local_sagemaker.logs import LogStore
@@ -52,10 +53,6 @@ RESTART_LIMIT = 3
 HEALTHY_UPTIME_SECONDS = 60.0
 # Internal bookkeeping kept in an endpoint's document but never returned by DescribeEndpoint.
 DEPLOYMENT_FIELD = "_Deployment"
-
-
-class DeploymentFailure(Exception):
-    """A variant could not be deployed; the message becomes the endpoint's ``FailureReason``."""
 
 
 def _model_error(variant: str, status: int, message: str, log_group: str) -> ServiceError:
@@ -92,7 +89,7 @@ def _extract_archive(archive_path: Path, destination: Path, source: str, what: s
         with tarfile.open(archive_path, mode="r:*") as archive:
             archive.extractall(destination, filter="data")
     except (tarfile.TarError, OSError) as error:
-        raise DeploymentFailure(
+        raise JobFailure(
             f"Failed to extract {what} archive from URL {source}: {error}. Please ensure "
             "that the object located at the URL is a valid tar.gz archive."
         ) from error
@@ -119,7 +116,7 @@ def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
         bucket, key = split_s3_uri(model_data_url, "ModelDataUrl")
         archive = model_dir.parent / "model.tar.gz"
         if s3.download(bucket, key, archive) is None:
-            raise DeploymentFailure(
+            raise JobFailure(
                 f"Failed to download model data for container: could not find model data at {model_data_url}."
             )
         _extract_archive(archive, model_dir, model_data_url, "model data")
@@ -128,14 +125,14 @@ def stage_model(s3: ObjectStore, container: dict, model_dir: Path) -> None:
     try:
         framework = framework_image(container.get("Image", ""))
     except UnsupportedFrameworkVersion as error:
-        raise DeploymentFailure(str(error)) from error
+        raise JobFailure(str(error)) from error
     if submit_directory.startswith("s3://") and (
         framework is None or framework.framework.fetches_source_directory
     ):
         bucket, key = split_s3_uri(submit_directory, "Environment.SAGEMAKER_SUBMIT_DIRECTORY")
         archive = model_dir.parent / "sourcedir.tar.gz"
         if s3.download(bucket, key, archive) is None:
-            raise DeploymentFailure(
+            raise JobFailure(
                 f"Failed to download the source directory {submit_directory} named by "
                 "SAGEMAKER_SUBMIT_DIRECTORY: the object does not exist."
             )
@@ -176,7 +173,7 @@ class ModelServer:
         self._connections: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        """Start the container and wait until it answers ``/ping``; raise :class:`DeploymentFailure`."""
+        """Start the container and wait until it answers ``/ping``; raise :class:`JobFailure`."""
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -221,7 +218,7 @@ class ModelServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 time.sleep(0.05)  # let the pump collect the last lines
-                raise DeploymentFailure(
+                raise JobFailure(
                     f"The primary container for production variant {self.variant} did not pass the ping "
                     f"health check: {self.last_output()}. Please check CloudWatch logs for this endpoint."
                 )
@@ -232,7 +229,7 @@ class ModelServer:
             problem = f"no answer: {error}"
         if problem:
             self.stop()
-            raise DeploymentFailure(
+            raise JobFailure(
                 f"The primary container for production variant {self.variant} did not pass the ping "
                 f"health check ({problem}). Please check CloudWatch logs for this endpoint."
             )
@@ -413,7 +410,7 @@ class Hosting:
             for variant in config["ProductionVariants"]:
                 model = self.models.get(variant["ModelName"])
                 if model is None:
-                    raise DeploymentFailure(f'Could not find model "{variant["ModelName"]}".')
+                    raise JobFailure(f'Could not find model "{variant["ModelName"]}".')
                 container = serving_container(model)
                 model_dir = self.work_root / name / f"{variant['VariantName']}-{deployment_id}" / "model"
                 stage_model(self.s3, container, model_dir)
@@ -470,12 +467,10 @@ class Hosting:
         config = self.endpoint_configs.get(endpoint["EndpointConfigName"])
         try:
             if config is None:
-                raise DeploymentFailure(
-                    f'Could not find endpoint configuration "{endpoint["EndpointConfigName"]}".'
-                )
+                raise JobFailure(f'Could not find endpoint configuration "{endpoint["EndpointConfigName"]}".')
             servers, record = self._deploy(name, config)
-        except DeploymentFailure as failure:
-            self._set_status(name, "Failed", FailureReason=str(failure)[:1024])
+        except JobFailure as failure:
+            self._set_status(name, "Failed", FailureReason=failure.reason)
             return
         if self._go_live(name, servers, record):
             self._set_status(
@@ -493,10 +488,10 @@ class Hosting:
         try:
             for variant in record:
                 servers[variant] = self._start_server(name, variant, record)
-        except DeploymentFailure as failure:
+        except JobFailure as failure:
             for server in servers.values():
                 server.stop()
-            self._set_status(name, "Failed", FailureReason=str(failure)[:1024])
+            self._set_status(name, "Failed", FailureReason=failure.reason)
             return
         self._go_live(name, servers, record)
 
@@ -505,15 +500,13 @@ class Hosting:
         config = self.endpoint_configs.get(endpoint["_PendingEndpointConfigName"])
         try:
             if config is None:
-                raise DeploymentFailure(
+                raise JobFailure(
                     f'Could not find endpoint configuration "{endpoint["_PendingEndpointConfigName"]}".'
                 )
             servers, record = self._deploy(name, config)
-        except DeploymentFailure as failure:
+        except JobFailure as failure:
             # SageMaker rolls a failed update back: the endpoint keeps serving its previous config.
-            self._set_status(
-                name, "InService", FailureReason=str(failure)[:1024], _PendingEndpointConfigName=None
-            )
+            self._set_status(name, "InService", FailureReason=failure.reason, _PendingEndpointConfigName=None)
             return
         old_record = endpoint.get(DEPLOYMENT_FIELD) or {}
         if self._go_live(name, servers, record):
@@ -614,7 +607,7 @@ class Hosting:
             )
             try:
                 replacement.start()
-            except (DeploymentFailure, OSError) as failure:
+            except (JobFailure, OSError) as failure:
                 error = str(failure)
                 crashes += 1
                 self.logs.append(
@@ -647,7 +640,7 @@ class Hosting:
                 f"The primary container for production variant {variant} exited or failed to start "
                 f"{crashes} times in a row, so it is no longer restarted. Last error: {error}"
             )
-            self._set_status(name, "Failed", FailureReason=reason[:1024])
+            self._set_status(name, "Failed", FailureReason=failure_reason(reason))
         for server in live.servers.values():
             server.stop()
         self.logs.append(exited.log_group, exited.log_stream, [f"Endpoint {name} failed: {reason}"])

@@ -16,7 +16,15 @@ from __future__ import annotations
 import re
 import time
 
-from include.local_sagemaker.api_support import page, public, require, tags_of, time_filters
+from include.local_sagemaker.api_support import (
+    Listing,
+    TaggedStore,
+    create_unique,
+    lookup,
+    public,
+    require,
+    tags_of,
+)
 from include.local_sagemaker.errors import ServiceError, validation
 from include.local_sagemaker.names import arn
 from include.local_sagemaker.state import ResourceStore
@@ -46,17 +54,32 @@ _COPIED_PACKAGE_FIELDS = (
     "ModelCard",
     "ModelLifeCycle",
 )
-_PACKAGE_SUMMARY_FIELDS = (
-    "ModelPackageName",
+_GROUP_LISTING = Listing(
+    "ModelPackageGroupSummaryList",
     "ModelPackageGroupName",
-    "ModelPackageVersion",
-    "ModelPackageArn",
-    "ModelPackageDescription",
-    "CreationTime",
-    "ModelPackageStatus",
-    "ModelApprovalStatus",
-    "ModelLifeCycle",
-    "ModelPackageRegistrationType",
+    (
+        "ModelPackageGroupName",
+        "ModelPackageGroupArn",
+        "ModelPackageGroupDescription",
+        "CreationTime",
+        "ModelPackageGroupStatus",
+    ),
+)
+_PACKAGE_LISTING = Listing(
+    "ModelPackageSummaryList",
+    "ModelPackageName",
+    (
+        "ModelPackageName",
+        "ModelPackageGroupName",
+        "ModelPackageVersion",
+        "ModelPackageArn",
+        "ModelPackageDescription",
+        "CreationTime",
+        "ModelPackageStatus",
+        "ModelApprovalStatus",
+        "ModelLifeCycle",
+        "ModelPackageRegistrationType",
+    ),
 )
 
 
@@ -93,7 +116,7 @@ class ModelRegistry:
         self.groups = groups
         self.packages = packages
 
-    def tagged_stores(self) -> list[tuple[ResourceStore, str, str]]:
+    def tagged_stores(self) -> list[TaggedStore]:
         """``(store, field holding the store key, ARN field)`` for ``AddTags``/``ListTags``."""
         return [
             (self.groups, "ModelPackageGroupName", "ModelPackageGroupArn"),
@@ -105,29 +128,27 @@ class ModelRegistry:
         name = request["ModelPackageGroupName"]
         description = request.get("ModelPackageGroupDescription") or ""
         group_arn = arn("ModelPackageGroup", name)
-        with self.groups.lock:
-            if name in self.groups:
-                raise validation(f"Model Package Group already exists: {group_arn}")
-            document = {
-                "ModelPackageGroupName": name,
-                "ModelPackageGroupArn": group_arn,
-                "ModelPackageGroupStatus": "Completed",
-                "CreationTime": time.time(),
-                "CreatedBy": dict(_CREATED_BY),
-                "_NextVersion": 1,
-                "_Tags": tags_of(request),
-            }
-            if description:
-                document["ModelPackageGroupDescription"] = description
-            self.groups.put(name, document)
+        document = {
+            "ModelPackageGroupName": name,
+            "ModelPackageGroupArn": group_arn,
+            "ModelPackageGroupStatus": "Completed",
+            "CreationTime": time.time(),
+            "CreatedBy": dict(_CREATED_BY),
+            "_NextVersion": 1,
+            "_Tags": tags_of(request),
+        }
+        if description:
+            document["ModelPackageGroupDescription"] = description
+        create_unique(
+            self.groups, name, document, validation(f"Model Package Group already exists: {group_arn}")
+        )
         return {"ModelPackageGroupArn": group_arn}
 
     def _group(self, reference: str) -> dict:
         name, _ = _parse_reference(reference)  # an ArnOrName of the model always parses
-        group = self.groups.get(name)
-        if group is None:
-            raise validation(f"ModelPackageGroup {arn('ModelPackageGroup', name)} does not exist.")
-        return group
+        return lookup(
+            self.groups, name, f"ModelPackageGroup {arn('ModelPackageGroup', name)} does not exist."
+        )
 
     def _op_DescribeModelPackageGroup(self, request: dict) -> dict:
         return public(self._group(request["ModelPackageGroupName"]))
@@ -146,24 +167,7 @@ class ModelRegistry:
         return {}
 
     def _op_ListModelPackageGroups(self, request: dict) -> dict:
-        contains = request.get("NameContains", "")
-        items = [
-            group
-            for group in self.groups.all()
-            if contains in group["ModelPackageGroupName"] and time_filters(group, request)
-        ]
-        found, token = page(
-            items, request, {"Name": "ModelPackageGroupName", "CreationTime": "CreationTime"}, "CreationTime"
-        )
-        fields = (
-            "ModelPackageGroupName",
-            "ModelPackageGroupArn",
-            "ModelPackageGroupDescription",
-            "CreationTime",
-            "ModelPackageGroupStatus",
-        )
-        summaries = [{key: group[key] for key in fields if key in group} for group in found]
-        return {"ModelPackageGroupSummaryList": summaries, **({"NextToken": token} if token else {})}
+        return _GROUP_LISTING.respond(self.groups.all(), request)
 
     # -- packages -------------------------------------------------------------------------------
     def _op_CreateModelPackage(self, request: dict) -> dict:
@@ -308,23 +312,18 @@ class ModelRegistry:
         # As on SageMaker: a group's listing is its versions; otherwise unversioned packages by default.
         package_type = package_type or ("Versioned" if group_name else "Unversioned")
         approval = request.get("ModelApprovalStatus")
-        contains = request.get("NameContains", "")
 
-        def wanted(package: dict) -> bool:
+        def wanted(package: dict) -> bool:  # NameContains and the time bounds are the listing's
             versioned = "ModelPackageVersion" in package
             return (
                 (package_type == "Both" or versioned == (package_type == "Versioned"))
                 and (group_name is None or package.get("ModelPackageGroupName") == group_name)
                 and (approval is None or package.get("ModelApprovalStatus") == approval)
-                and contains in package["ModelPackageName"]
-                and time_filters(package, request)
             )
 
-        items = [package for package in self.packages.all() if wanted(package)]
         # Versions of one group share a name and a creation second; the version breaks the tie.
-        items.sort(key=lambda p: p.get("ModelPackageVersion", 0))
-        found, token = page(
-            items, request, {"Name": "ModelPackageName", "CreationTime": "CreationTime"}, "CreationTime"
+        items = sorted(
+            (package for package in self.packages.all() if wanted(package)),
+            key=lambda p: p.get("ModelPackageVersion", 0),
         )
-        summaries = [{key: p[key] for key in _PACKAGE_SUMMARY_FIELDS if key in p} for p in found]
-        return {"ModelPackageSummaryList": summaries, **({"NextToken": token} if token else {})}
+        return _PACKAGE_LISTING.respond(items, request)

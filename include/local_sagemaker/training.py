@@ -41,14 +41,15 @@ from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.algorithms.host_exchange import EXCHANGE_VARIABLE
 from include.local_sagemaker.channels import ChannelError, download_channel
 from include.local_sagemaker.container import IMAGE_VARIABLE, training_algorithm
-from include.local_sagemaker.job_threads import JobThreads, RunningJob
+from include.local_sagemaker.failures import JobFailure
+from include.local_sagemaker.job_runner import JobRunner
+from include.local_sagemaker.job_threads import RunningJob
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
 from include.local_sagemaker.state import ResourceStore
 
-FAILURE_REASON_LIMIT = 1024
 # How long a stopped container gets between SIGTERM and SIGKILL (SageMaker allows 120 s; locally
 # nothing needs that long to save state).
 STOP_GRACE_SECONDS = 10.0
@@ -70,10 +71,6 @@ class _Host:
     process: subprocess.Popen | None = None
     reader: threading.Thread | None = None
     metrics: dict = field(default_factory=dict)
-
-
-class _JobFailed(Exception):
-    """Ends a job as Failed; the message becomes ``FailureReason``."""
 
 
 def _env_value(value) -> str:
@@ -184,42 +181,30 @@ def _tar_directories(directories: list[Path], archive_path: Path) -> tuple[Path,
     return archive_path, clashes
 
 
-class TrainingRunner:
+# The secondary status and its message that end a job of each final status, unless told otherwise.
+_ENDINGS = {
+    "Failed": ("Failed", "Training job failed"),
+    "Stopped": ("Stopped", "Training job stopped"),
+    "Completed": ("Completed", "Training job completed"),
+}
+
+
+class TrainingRunner(JobRunner):
     """Runs training jobs described by documents in ``jobs``, one thread and subprocess per job."""
 
+    kind = "training"
+    status_field = "TrainingJobStatus"
+    name_field = "TrainingJobName"
+    restart_reason = (
+        "InternalServerError: The local SageMaker engine was restarted while this job was "
+        "in progress, so the job was lost. Start it again under a new name."
+    )
+
     def __init__(self, jobs: ResourceStore, s3: ObjectStore, logs: LogStore, work_root: Path):
-        self.jobs = jobs
+        super().__init__(jobs)
         self.s3 = s3
         self.logs = logs
         self.work_root = work_root
-        self._threads = JobThreads("training")
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    def recover(self) -> None:
-        """After a restart, jobs that were running are lost work: end them as Failed, never half-done."""
-        for job in self.jobs.all():
-            if job["TrainingJobStatus"] in {"InProgress", "Stopping"}:
-                self._finish(
-                    job["TrainingJobName"],
-                    "Failed",
-                    "Failed",
-                    "Training job failed",
-                    FailureReason=(
-                        "InternalServerError: The local SageMaker engine was restarted while this job was "
-                        "in progress, so the job was lost. Start it again under a new name."
-                    ),
-                )
-
-    def start(self, name: str) -> None:
-        self._threads.start(name, self._run)
-
-    def request_stop(self, name: str) -> None:
-        """``StopTrainingJob``: the job thread terminates the container and ends the job as Stopped."""
-        self._threads.request_stop(name)
-
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop every running job (the engine is stopping) and wait for their threads."""
-        self._threads.shutdown(timeout)
 
     # -- status bookkeeping -------------------------------------------------------------------
     def _transition(self, name: str, secondary: str, message: str, **fields) -> dict:
@@ -234,7 +219,11 @@ class TrainingRunner:
             self.jobs.put(name, job)
             return job
 
-    def _finish(self, name: str, status: str, secondary: str, message: str, **fields) -> None:
+    def _finish(
+        self, name: str, status: str, secondary: str | None = None, message: str | None = None, **fields
+    ) -> None:
+        default_secondary, default_message = _ENDINGS[status]
+        secondary, message = secondary or default_secondary, message or default_message
         now = time.time()
         job = self.jobs.get(name)
         started = job.get("TrainingStartTime", now)
@@ -255,33 +244,10 @@ class TrainingRunner:
         self.jobs.update(name, SecondaryStatusTransitions=transitions)
 
     # -- one job ------------------------------------------------------------------------------
-    def _run(self, name: str, running: RunningJob) -> None:
-        try:
-            self._execute(name, running)
-        except _JobFailed as failure:
-            self._finish(
-                name,
-                "Failed",
-                "Failed",
-                "Training job failed",
-                FailureReason=str(failure)[:FAILURE_REASON_LIMIT],
-            )
-        except Exception as error:  # the engine's own bug must still end the job, not strand it
-            reason = f"InternalServerError: {type(error).__name__}: {error}"
-            self._finish(
-                name, "Failed", "Failed", "Training job failed", FailureReason=reason[:FAILURE_REASON_LIMIT]
-            )
-        finally:
-            for input_data in (self.work_root / name).glob("algo-*/opt/ml/input/data"):
-                shutil.rmtree(input_data, ignore_errors=True)
-            shutil.rmtree(self.work_root / name / EXCHANGE_DIRECTORY, ignore_errors=True)
-
-    def _stopped(self, name: str, running: RunningJob) -> bool:
-        if running.stop_requested.is_set():
-            self._raise_if_engine_stopping()
-            self._finish(name, "Stopped", "Stopped", "Training job stopped")
-            return True
-        return False
+    def _clean_up(self, name: str) -> None:
+        for input_data in (self.work_root / name).glob("algo-*/opt/ml/input/data"):
+            shutil.rmtree(input_data, ignore_errors=True)
+        shutil.rmtree(self.work_root / name / EXCHANGE_DIRECTORY, ignore_errors=True)
 
     def _execute(self, name: str, running: RunningJob) -> None:
         job = self._transition(name, "Starting", "Preparing the instances for training")
@@ -290,7 +256,7 @@ class TrainingRunner:
                 job["AlgorithmSpecification"]["TrainingImage"], job.get("HyperParameters") or {}
             )
         except (registry.UnknownImage, ImportError) as error:
-            raise _JobFailed(f"ClientError: {error}") from error
+            raise JobFailure(f"ClientError: {error}") from error
         if self._stopped(name, running):
             return
 
@@ -328,7 +294,7 @@ class TrainingRunner:
         if outcome == "failed":
             failure = failed.base_dir / "output" / "failure"
             reason = failure.read_text() if failure.exists() else ""
-            raise _JobFailed(
+            raise JobFailure(
                 reason.strip()
                 or f"AlgorithmError: the training container of {failed.name} exited with code "
                 f"{failed.process.returncode} and wrote no output/failure; see the job's CloudWatch log "
@@ -337,14 +303,7 @@ class TrainingRunner:
         if outcome == "stopped":
             self._raise_if_engine_stopping()
             artifacts = self._upload_artifacts(job, hosts, required=False)
-            self._finish(
-                name,
-                "Stopped",
-                "Stopped",
-                "Training job stopped",
-                FinalMetricDataList=metric_list,
-                **artifacts,
-            )
+            self._finish(name, "Stopped", FinalMetricDataList=metric_list, **artifacts)
             return
         if outcome == "max_runtime":
             artifacts = self._upload_artifacts(job, hosts, required=False)
@@ -360,22 +319,7 @@ class TrainingRunner:
             return
         self._transition(name, "Uploading", "Uploading generated training model")
         artifacts = self._upload_artifacts(job, hosts, required=True)
-        self._finish(
-            name,
-            "Completed",
-            "Completed",
-            "Training job completed",
-            FinalMetricDataList=metric_list,
-            **artifacts,
-        )
-
-    def _raise_if_engine_stopping(self) -> None:
-        # A job the engine itself interrupts did not stop at the user's request: it failed.
-        if self._threads.shutting_down:
-            raise _JobFailed(
-                "InternalServerError: The local SageMaker engine was stopped while this job was in progress. "
-                "Start it again under a new name."
-            )
+        self._finish(name, "Completed", FinalMetricDataList=metric_list, **artifacts)
 
     def _prepare(self, job: dict, host: _Host, host_index: int, host_count: int) -> None:
         base_dir = host.base_dir
@@ -397,7 +341,7 @@ class TrainingRunner:
                     host_count=host_count,
                 )
             except ChannelError as error:
-                raise _JobFailed(str(error)) from error
+                raise JobFailure(str(error)) from error
         self._stage_source_directory(job, base_dir / "code")
 
     def _stage_source_directory(self, job: dict, code_dir: Path) -> None:
@@ -407,20 +351,20 @@ class TrainingRunner:
             return
         uri = _decoded(raw)
         if not isinstance(uri, str) or not uri.startswith("s3://"):
-            raise _JobFailed(
+            raise JobFailure(
                 "ClientError: sagemaker_submit_directory must be the s3:// URI of a tar.gz archive, "
                 f"got {raw!r}"
             )
         bucket, key = split_s3_uri(uri, "sagemaker_submit_directory")
         archive_path = code_dir.parent / "sourcedir.tar.gz"
         if self.s3.download(bucket, key, archive_path) is None:
-            raise _JobFailed(f"ClientError: sagemaker_submit_directory {uri} does not exist")
+            raise JobFailure(f"ClientError: sagemaker_submit_directory {uri} does not exist")
         code_dir.mkdir(parents=True, exist_ok=True)
         try:
             with tarfile.open(archive_path, mode="r:*") as archive:
                 archive.extractall(code_dir, filter="data")
         except (tarfile.TarError, OSError) as error:
-            raise _JobFailed(
+            raise JobFailure(
                 f"ClientError: sagemaker_submit_directory {uri} is not a readable tar.gz archive: {error}"
             ) from error
 
@@ -519,7 +463,7 @@ class TrainingRunner:
         output_path = job["OutputDataConfig"]["S3OutputPath"]
         bucket, prefix = split_s3_uri(output_path)
         if not self.s3.bucket_exists(bucket):
-            raise _JobFailed(
+            raise JobFailure(
                 f"ClientError: Unable to upload model artifacts to {output_path}: "
                 f"bucket {bucket} does not exist"
             )

@@ -24,8 +24,10 @@ from pathlib import Path
 
 from include.local_sagemaker.channels import ChannelError, channel_objects
 from include.local_sagemaker.errors import ServiceError
-from include.local_sagemaker.hosting import DeploymentFailure, ModelServer, serving_container, stage_model
-from include.local_sagemaker.job_threads import JobThreads, RunningJob
+from include.local_sagemaker.failures import JobFailure
+from include.local_sagemaker.hosting import ModelServer, serving_container, stage_model
+from include.local_sagemaker.job_runner import JobRunner
+from include.local_sagemaker.job_threads import RunningJob
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
@@ -34,12 +36,7 @@ from include.recordio.errors import RecordIOError
 from include.recordio.framing import frame, iter_payloads
 
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
-FAILURE_REASON_LIMIT = 1024
 MEGABYTE = 1024 * 1024
-
-
-class TransformFailure(Exception):
-    """Ends a transform job as Failed; the message becomes ``FailureReason``."""
 
 
 def split_records(data: bytes | memoryview | mmap.mmap, split_type: str) -> Iterator[bytes]:
@@ -65,19 +62,19 @@ def split_records(data: bytes | memoryview | mmap.mmap, split_type: str) -> Iter
         for _, payload in iter_payloads(memoryview(data)):
             yield frame(bytes(payload))
     else:
-        raise TransformFailure(f"ClientError: SplitType {split_type} is not supported by the local engine")
+        raise JobFailure(f"ClientError: SplitType {split_type} is not supported by the local engine")
 
 
 def batch_records(records: Iterable[bytes], strategy: str, max_payload_bytes: int) -> Iterator[bytes]:
     """Requests of one record each (``SingleRecord``) or as many whole records as fit (``MultiRecord``).
 
-    A record larger than the payload limit cannot be sent: :class:`TransformFailure` names its index.
+    A record larger than the payload limit cannot be sent: :class:`JobFailure` names its index.
     """
     pending: list[bytes] = []
     size = 0
     for index, record in enumerate(records):
         if len(record) > max_payload_bytes:
-            raise TransformFailure(
+            raise JobFailure(
                 f"ClientError: record {index} is {len(record)} bytes, larger than MaxPayloadInMB "
                 f"({max_payload_bytes // MEGABYTE} MB). Increase MaxPayloadInMB or split the input "
                 "(SplitType Line or RecordIO)."
@@ -111,38 +108,30 @@ def _mapped(file) -> Iterator[mmap.mmap | bytes]:
         yield mapped
 
 
-class TransformRunner:
+class TransformRunner(JobRunner):
     """Runs the transform jobs whose documents live in ``jobs``, one thread and model server each."""
+
+    kind = "transform"
+    status_field = "TransformJobStatus"
+    name_field = "TransformJobName"
+    # A lost job wrote nothing partial: an object's .out is written only when all of it succeeded.
+    restart_reason = (
+        "InternalServerError: The local SageMaker engine was restarted while this "
+        "transform job was in progress. Start it again under a new name."
+    )
+    engine_stopped_reason = (
+        "InternalServerError: The local SageMaker engine was stopped while this transform job was "
+        "in progress. Start it again under a new name."
+    )
 
     def __init__(
         self, jobs: ResourceStore, models: ResourceStore, s3: ObjectStore, logs: LogStore, work_root: Path
     ):
-        self.jobs = jobs
+        super().__init__(jobs)
         self.models = models
         self.s3 = s3
         self.logs = logs
         self.work_root = work_root
-        self._threads = JobThreads("transform")
-
-    def recover(self) -> None:
-        """After a restart, jobs that were running are lost: end them Failed (they wrote nothing partial)."""
-        for job in self.jobs.all():
-            if job["TransformJobStatus"] in {"InProgress", "Stopping"}:
-                self._finish(
-                    job["TransformJobName"],
-                    "Failed",
-                    FailureReason="InternalServerError: The local SageMaker engine was restarted while this "
-                    "transform job was in progress. Start it again under a new name.",
-                )
-
-    def start(self, name: str) -> None:
-        self._threads.start(name, self._run)
-
-    def request_stop(self, name: str) -> None:
-        self._threads.request_stop(name)
-
-    def shutdown(self, timeout: float = 30.0) -> None:
-        self._threads.shutdown(timeout)
 
     def _finish(self, name: str, status: str, **fields) -> None:
         now = time.time()
@@ -159,33 +148,14 @@ class TransformRunner:
                 **fields,
             )
 
-    def _run(self, name: str, running: RunningJob) -> None:
-        try:
-            self._execute(name, running)
-        except TransformFailure as failure:
-            self._finish(name, "Failed", FailureReason=str(failure)[:FAILURE_REASON_LIMIT])
-        except Exception as error:  # an engine bug still ends the job instead of stranding it
-            reason = f"InternalServerError: {type(error).__name__}: {error}"
-            self._finish(name, "Failed", FailureReason=reason[:FAILURE_REASON_LIMIT])
-        finally:
-            shutil.rmtree(self.work_root / name, ignore_errors=True)
-
-    def _stopped(self, name: str, running: RunningJob) -> bool:
-        if not running.stop_requested.is_set():
-            return False
-        if self._threads.shutting_down:
-            raise TransformFailure(
-                "InternalServerError: The local SageMaker engine was stopped while this transform job was "
-                "in progress. Start it again under a new name."
-            )
-        self._finish(name, "Stopped")
-        return True
+    def _clean_up(self, name: str) -> None:
+        shutil.rmtree(self.work_root / name, ignore_errors=True)
 
     def _execute(self, name: str, running: RunningJob) -> None:
         job = self.jobs.update(name, TransformStartTime=time.time())
         model = self.models.get(job["ModelName"])
         if model is None:
-            raise TransformFailure(f'ClientError: Could not find model "{job["ModelName"]}".')
+            raise JobFailure(f'ClientError: Could not find model "{job["ModelName"]}".')
         container = serving_container(model)
         model_dir = self.work_root / name / "model"
         environment = {
@@ -203,8 +173,8 @@ class TransformRunner:
             try:
                 stage_model(self.s3, container, model_dir)
                 server.start()
-            except DeploymentFailure as failure:
-                raise TransformFailure(f"ClientError: {failure}") from failure
+            except JobFailure as failure:
+                raise JobFailure(f"ClientError: {failure}") from failure
             if self._stopped(name, running):
                 return
             self._transform_all(name, job, server, running)
@@ -216,10 +186,10 @@ class TransformRunner:
         try:
             objects = channel_objects(self.s3, source)
         except ChannelError as error:
-            raise TransformFailure(str(error)) from error
+            raise JobFailure(str(error)) from error
         output_bucket, output_prefix = split_s3_uri(job["TransformOutput"]["S3OutputPath"])
         if not self.s3.bucket_exists(output_bucket):
-            raise TransformFailure(
+            raise JobFailure(
                 f"ClientError: the output bucket {output_bucket} of {job['TransformOutput']['S3OutputPath']} "
                 "does not exist"
             )
@@ -235,7 +205,7 @@ class TransformRunner:
             result = scratch / "result.out"
             try:
                 self._transform_object(job, server, item, scratch / "input", result)
-            except TransformFailure as failure:
+            except JobFailure as failure:
                 failures.append(f"{source_uri}: {failure}")
                 self.logs.append(TRANSFORM_LOG_GROUP, server.log_stream, [f"Failed {source_uri}: {failure}"])
                 continue
@@ -248,7 +218,7 @@ class TransformRunner:
         if self._stopped(name, running):
             return
         if failures:
-            raise TransformFailure(
+            raise JobFailure(
                 f"ClientError: {len(failures)} of {len(objects)} input object(s) failed and got no .out "
                 f"object ({written} succeeded). First: {failures[0]}"
             )
@@ -259,14 +229,14 @@ class TransformRunner:
         (decompressed there if Gzip), split from a memory map of it, and at most a bounded window of
         requests and answers is in memory at once."""
         if self.s3.download(item.bucket, item.key, input_path) is None:
-            raise TransformFailure("the object was deleted while the job ran")
+            raise JobFailure("the object was deleted while the job ran")
         transform_input = job["TransformInput"]
         if transform_input.get("CompressionType") == "Gzip":
             try:
                 with gzip.open(input_path) as compressed, (input_path.with_suffix(".raw")).open("wb") as raw:
                     shutil.copyfileobj(compressed, raw, MEGABYTE)
             except (OSError, EOFError) as error:
-                raise TransformFailure(
+                raise JobFailure(
                     f"CompressionType is Gzip but the object is not gzip data: {error}"
                 ) from error
             input_path.with_suffix(".raw").replace(input_path)
@@ -279,7 +249,7 @@ class TransformRunner:
             try:
                 return server.invoke(body, content_type, accept)[0]
             except ServiceError as error:
-                raise TransformFailure(f"the model container answered: {error.message}") from error
+                raise JobFailure(f"the model container answered: {error.message}") from error
 
         with input_path.open("rb") as source, result.open("wb") as output, _mapped(source) as data:
             records = split_records(data, transform_input.get("SplitType", "None"))
@@ -290,7 +260,7 @@ class TransformRunner:
                         for response in pool.map(invoke, window):  # map keeps input order
                             output.write(assembled(response, assemble_with))
             except RecordIOError as error:
-                raise TransformFailure(f"SplitType RecordIO: {error}") from error
+                raise JobFailure(f"SplitType RecordIO: {error}") from error
             finally:
                 # Release the generators' views of the map before it closes.
                 requests.close()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 
-from include.local_sagemaker.api_support import page, public, tags_of, time_filters
-from include.local_sagemaker.errors import resource_in_use, validation
+from include.local_sagemaker.api_support import Listing, ResourceFamily, copied, tags_of
+from include.local_sagemaker.errors import validation
+from include.local_sagemaker.models import Models
 from include.local_sagemaker.names import arn
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.transform import TransformRunner
@@ -22,6 +23,20 @@ _SPLIT_TYPES = ("None", "Line", "RecordIO")
 _S3_DATA_TYPES = ("S3Prefix", "ManifestFile")
 _DEFAULT_MAX_PAYLOAD_MB = 6
 _MAX_PAYLOAD_MB = 100
+_LISTING = Listing(
+    "TransformJobSummaries",
+    "TransformJobName",
+    (
+        "TransformJobName",
+        "TransformJobArn",
+        "CreationTime",
+        "TransformEndTime",
+        "LastModifiedTime",
+        "TransformJobStatus",
+        "FailureReason",
+    ),
+    status_field="TransformJobStatus",
+)
 
 
 def _supported(field: str, value: str, supported: tuple[str, ...]) -> str:
@@ -46,16 +61,21 @@ def _check_data_processing(processing: dict | None) -> dict | None:
     return processing
 
 
-class TransformJobs:
+class TransformJobs(ResourceFamily):
     """``*TransformJob*`` operations over the ``transform-jobs`` store."""
 
-    def __init__(self, jobs: ResourceStore, models: ResourceStore, runner: TransformRunner):
-        self.jobs = jobs
-        self.models = models
-        self.runner = runner
+    listing = _LISTING
+    missing = "Could not find requested job with name {name}"
+    duplicate = (
+        "Job name must be unique within an AWS account and region, and a job with this name already "
+        "exists ({arn})"
+    )
+    duplicate_code = "ResourceInUse"
+    stop_refusal = "The request was rejected because the transform job is in status {TransformJobStatus}."
 
-    def tagged_stores(self) -> list[tuple[ResourceStore, str, str]]:
-        return [(self.jobs, "TransformJobName", "TransformJobArn")]
+    def __init__(self, jobs: ResourceStore, models: Models, runner: TransformRunner):
+        super().__init__(jobs, runner)
+        self.models = models
 
     def _op_CreateTransformJob(self, request: dict) -> dict:
         name = request["TransformJobName"]
@@ -86,14 +106,12 @@ class TransformJobs:
                 f"MaxConcurrentTransforms ({concurrency}) x MaxPayloadInMB ({max_payload}) "
                 "must not exceed 100"
             )
-        if request["ModelName"] not in self.models:
-            raise validation(f'Could not find model "{arn("Model", request["ModelName"])}".')
+        self.models.get(request["ModelName"])
 
         now = time.time()
-        job_arn = arn("TransformJob", name)
         document = {
             "TransformJobName": name,
-            "TransformJobArn": job_arn,
+            "TransformJobArn": arn("TransformJob", name),
             "TransformJobStatus": "InProgress",
             "ModelName": request["ModelName"],
             "MaxConcurrentTransforms": concurrency,
@@ -110,70 +128,14 @@ class TransformJobs:
         processing = _check_data_processing(request.get("DataProcessing"))
         if processing:
             document["DataProcessing"] = processing
-        for optional in (
-            "ModelClientConfig",
-            "ExperimentConfig",
-            "DataCaptureConfig",
-            "BatchDataCaptureConfig",
-        ):
-            if optional in request:
-                document[optional] = request[optional]
-        with self.jobs.lock:
-            if name in self.jobs:
-                raise resource_in_use(
-                    f"Job name must be unique within an AWS account and region, and a job "
-                    f"with this name already exists ({job_arn})"
-                )
-            self.jobs.put(name, document)
-        self.runner.start(name)
-        return {"TransformJobArn": job_arn}
-
-    def _job(self, name: str) -> dict:
-        job = self.jobs.get(name)
-        if job is None:
-            raise validation(f"Could not find requested job with name {name}")
-        return job
-
-    def _op_DescribeTransformJob(self, request: dict) -> dict:
-        return public(self._job(request["TransformJobName"]))
-
-    def _op_StopTransformJob(self, request: dict) -> dict:
-        name = request["TransformJobName"]
-        with self.jobs.lock:
-            job = self._job(name)
-            if job["TransformJobStatus"] != "InProgress":
-                raise validation(
-                    "The request was rejected because the transform job is in status "
-                    f"{job['TransformJobStatus']}."
-                )
-            self.jobs.update(name, TransformJobStatus="Stopping", LastModifiedTime=time.time())
-        self.runner.request_stop(name)
-        return {}
-
-    def _op_ListTransformJobs(self, request: dict) -> dict:
-        contains = request.get("NameContains", "")
-        status = request.get("StatusEquals")
-        items = [
-            job
-            for job in self.jobs.all()
-            if contains in job["TransformJobName"]
-            and (not status or job["TransformJobStatus"] == status)
-            and time_filters(job, request)
-        ]
-        found, token = page(
-            items,
-            request,
-            {"Name": "TransformJobName", "CreationTime": "CreationTime", "Status": "TransformJobStatus"},
-            "CreationTime",
+        document.update(
+            copied(
+                request,
+                ("ModelClientConfig", "ExperimentConfig", "DataCaptureConfig", "BatchDataCaptureConfig"),
+            )
         )
-        fields = (
-            "TransformJobName",
-            "TransformJobArn",
-            "CreationTime",
-            "TransformEndTime",
-            "LastModifiedTime",
-            "TransformJobStatus",
-            "FailureReason",
-        )
-        summaries = [{key: job[key] for key in fields if key in job} for job in found]
-        return {"TransformJobSummaries": summaries, **({"NextToken": token} if token else {})}
+        return self.create(document)
+
+    _op_DescribeTransformJob = ResourceFamily.describe
+    _op_StopTransformJob = ResourceFamily.stop
+    _op_ListTransformJobs = ResourceFamily.list

@@ -10,19 +10,18 @@ the objective metric (from ``FinalMetricDataList``) is lowest or highest.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 import uuid
 from collections.abc import Callable
 
 from include.local_sagemaker.errors import ServiceError
-from include.local_sagemaker.job_threads import JobThreads, RunningJob
+from include.local_sagemaker.failures import failure_reason
+from include.local_sagemaker.job_runner import ACTIVE_STATUSES, JobRunner
+from include.local_sagemaker.job_threads import RunningJob
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.tuning_strategies import SearchSpace, make_strategy
 
 POLL_SECONDS = 0.5
-_ACTIVE = {"InProgress", "Stopping"}
-FAILURE_REASON_LIMIT = 1024
 
 
 def objective_value(job: dict, metric_name: str) -> float | None:
@@ -45,7 +44,7 @@ def child_summary(job: dict, tuning_name: str, objective: dict) -> dict:
         "TrainingJobStatus": status,
         "TunedHyperParameters": job.get("_TunedHyperParameters", {}),
         "ObjectiveStatus": "Pending"
-        if status in _ACTIVE
+        if status in ACTIVE_STATUSES
         else ("Succeeded" if value is not None else "Failed"),
     }
     for field in ("TrainingStartTime", "TrainingEndTime", "FailureReason"):
@@ -60,8 +59,21 @@ def child_summary(job: dict, tuning_name: str, objective: dict) -> dict:
     return summary
 
 
-class TuningRunner:
-    """Runs the tuning jobs in ``tuning_jobs``; children are created with ``create_training_job``."""
+class TuningRunner(JobRunner):
+    """Runs the tuning jobs in ``tuning_jobs``; children are created with ``create_training_job``.
+
+    A tuning job ends (whether it completes, fails or stops) only once its children have ended; on a
+    user's stop, or the engine's, it stops them and ends Stopped.
+    """
+
+    kind = "tuning"
+    status_field = "HyperParameterTuningJobStatus"
+    name_field = "HyperParameterTuningJobName"
+    # After a restart the children were lost (the training runner failed them): so is the tuning job.
+    restart_reason = (
+        "InternalServerError: The local SageMaker engine was restarted while this "
+        "tuning job was in progress. Start it again under a new name."
+    )
 
     def __init__(
         self,
@@ -70,35 +82,11 @@ class TuningRunner:
         create_training_job: Callable[[dict], dict],
         stop_training_job: Callable[[str], None],
     ):
+        super().__init__(tuning_jobs)
         self.tuning_jobs = tuning_jobs
         self.training_jobs = training_jobs
         self.create_training_job = create_training_job
         self.stop_training_job = stop_training_job
-        self._threads = JobThreads("tuning")
-
-    def recover(self) -> None:
-        """After a restart the children were lost (the training runner failed them): so is the tuning job."""
-        for job in self.tuning_jobs.all():
-            if job["HyperParameterTuningJobStatus"] in _ACTIVE:
-                name = job["HyperParameterTuningJobName"]
-                self._refresh(name)
-                self.tuning_jobs.update(
-                    name,
-                    HyperParameterTuningJobStatus="Failed",
-                    HyperParameterTuningEndTime=time.time(),
-                    LastModifiedTime=time.time(),
-                    FailureReason="InternalServerError: The local SageMaker engine was restarted while this "
-                    "tuning job was in progress. Start it again under a new name.",
-                )
-
-    def start(self, name: str) -> None:
-        self._threads.start(name, self._run)
-
-    def request_stop(self, name: str) -> None:
-        self._threads.request_stop(name)
-
-    def shutdown(self, timeout: float = 30.0) -> None:
-        self._threads.shutdown(timeout)
 
     # -- one tuning job -----------------------------------------------------------------------------
     def _children(self, tuning: dict) -> list[dict]:
@@ -117,7 +105,7 @@ class TuningRunner:
             changes = {
                 "TrainingJobStatusCounters": {
                     "Completed": statuses.count("Completed"),
-                    "InProgress": sum(status in _ACTIVE for status in statuses),
+                    "InProgress": sum(status in ACTIVE_STATUSES for status in statuses),
                     "RetryableError": 0,
                     "NonRetryableError": statuses.count("Failed"),
                     "Stopped": statuses.count("Stopped"),
@@ -141,16 +129,12 @@ class TuningRunner:
                 )
             return self.tuning_jobs.update(name, **changes)
 
-    def _run(self, name: str, running: RunningJob) -> None:
-        try:
-            self._execute(name, running.stop_requested)
-        except Exception as error:  # an engine bug still ends the job instead of stranding it
-            self._stop_children(name)
-            self._finish(
-                name, "Failed", FailureReason=f"InternalServerError: {type(error).__name__}: {error}"
-            )
+    def _fail(self, name: str, reason: str) -> None:
+        self._stop_children(name)
+        super()._fail(name, reason)
 
-    def _execute(self, name: str, stop: threading.Event) -> None:
+    def _execute(self, name: str, running: RunningJob) -> None:
+        stop = running.stop_requested
         tuning = self.tuning_jobs.get(name)
         config = tuning["HyperParameterTuningJobConfig"]
         definition = tuning["TrainingJobDefinition"]
@@ -170,7 +154,7 @@ class TuningRunner:
                 return
             tuning = self._refresh(name)
             children = self._children(tuning)
-            active = sum(job["TrainingJobStatus"] in _ACTIVE for job in children)
+            active = sum(job["TrainingJobStatus"] in ACTIVE_STATUSES for job in children)
             if target is not None and "BestTrainingJob" in tuning:
                 best = tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
                 reached = sign * best <= sign * float(target)
@@ -197,10 +181,10 @@ class TuningRunner:
         self._finish(
             name,
             "Failed",
-            FailureReason=(
+            FailureReason=failure_reason(
                 f"No training job reported the objective metric {objective['MetricName']}"
                 + (f"; the first failure: {reasons[0]}" if reasons else "")
-            )[:FAILURE_REASON_LIMIT],
+            ),
         )
 
     @staticmethod
@@ -256,7 +240,7 @@ class TuningRunner:
                     self.stop_training_job(job["TrainingJobName"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and any(
-            (self.training_jobs.get(job["TrainingJobName"]) or {}).get("TrainingJobStatus") in _ACTIVE
+            (self.training_jobs.get(job["TrainingJobName"]) or {}).get("TrainingJobStatus") in ACTIVE_STATUSES
             for job in children
         ):
             time.sleep(0.2)

@@ -14,30 +14,62 @@ import time
 
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.api_support import (
+    Listing,
+    ResourceFamily,
     check_runnable_image,
     page,
+    paged,
     public,
     require,
     tags_of,
-    time_filters,
 )
-from include.local_sagemaker.errors import resource_in_use, validation
+from include.local_sagemaker.errors import validation
 from include.local_sagemaker.names import arn
 from include.local_sagemaker.state import ResourceStore
 from include.local_sagemaker.tuning import TuningRunner, child_summary
 from include.local_sagemaker.tuning_strategies import SearchSpace, check_strategy
 
 
-class TuningJobs:
+def _from_config(tuning: dict) -> dict:
+    """What a ``HyperParameterTuningJobSummary`` takes from the job's config."""
+    config = tuning["HyperParameterTuningJobConfig"]
+    return {"Strategy": config["Strategy"], "ResourceLimits": config["ResourceLimits"]}
+
+
+_LISTING = Listing(
+    "HyperParameterTuningJobSummaries",
+    "HyperParameterTuningJobName",
+    (
+        "HyperParameterTuningJobName",
+        "HyperParameterTuningJobArn",
+        "HyperParameterTuningJobStatus",
+        "CreationTime",
+        "HyperParameterTuningEndTime",
+        "LastModifiedTime",
+        "TrainingJobStatusCounters",
+        "ObjectiveStatusCounters",
+    ),
+    status_field="HyperParameterTuningJobStatus",
+    default_sort="Name",
+    more=_from_config,
+)
+
+
+class TuningJobs(ResourceFamily):
     """``*HyperParameterTuningJob*`` operations over the ``tuning-jobs`` store."""
 
-    def __init__(self, tuning_jobs: ResourceStore, training_jobs: ResourceStore, runner: TuningRunner):
-        self.tuning_jobs = tuning_jobs
-        self.training_jobs = training_jobs
-        self.runner = runner
+    listing = _LISTING
+    missing = "Amazon SageMaker can't find a tuning job with name {name}"
+    duplicate = "Hyperparameter tuning job {arn} already exists."
+    duplicate_code = "ResourceInUse"
+    stop_refusal = (
+        "The hyperparameter tuning job {HyperParameterTuningJobName} is in status "
+        "{HyperParameterTuningJobStatus} and cannot be stopped."
+    )
 
-    def tagged_stores(self) -> list[tuple[ResourceStore, str, str]]:
-        return [(self.tuning_jobs, "HyperParameterTuningJobName", "HyperParameterTuningJobArn")]
+    def __init__(self, tuning_jobs: ResourceStore, training_jobs: ResourceStore, runner: TuningRunner):
+        super().__init__(tuning_jobs, runner)
+        self.training_jobs = training_jobs
 
     def _op_CreateHyperParameterTuningJob(self, request: dict) -> dict:
         name = request["HyperParameterTuningJobName"]
@@ -76,10 +108,9 @@ class TuningJobs:
         built_in = self._check_objective(definition, objective["MetricName"])
 
         now = time.time()
-        tuning_arn = arn("HyperParameterTuningJob", name)
         document = {
             "HyperParameterTuningJobName": name,
-            "HyperParameterTuningJobArn": tuning_arn,
+            "HyperParameterTuningJobArn": arn("HyperParameterTuningJob", name),
             "HyperParameterTuningJobConfig": config,
             "TrainingJobDefinition": definition,
             "HyperParameterTuningJobStatus": "InProgress",
@@ -98,12 +129,7 @@ class TuningJobs:
             "_BuiltInAlgorithm": built_in,
             "_Tags": tags_of(request),
         }
-        with self.tuning_jobs.lock:
-            if name in self.tuning_jobs:
-                raise resource_in_use(f"Hyperparameter tuning job {tuning_arn} already exists.")
-            self.tuning_jobs.put(name, document)
-        self.runner.start(name)
-        return {"HyperParameterTuningJobArn": tuning_arn}
+        return self.create(document)
 
     @staticmethod
     def _check_objective(definition: dict, metric_name: str) -> bool:
@@ -113,9 +139,9 @@ class TuningJobs:
         image = specification["TrainingImage"]
         repository = check_runnable_image(image)
         script_mode = "sagemaker_program" in (definition.get("StaticHyperParameters") or {}) or (
-            registry._MODULES[repository] == registry.SCRIPT_MODE_MODULE
+            registry.runs_script_mode(repository)
         )
-        own = [] if script_mode else list(registry.algorithm_for_image(image).metric_definitions)
+        own = [] if script_mode else list(registry.lookup(image).metric_definitions)
         definitions = own + list(specification.get("MetricDefinitions") or [])
         names = [d["Name"] for d in definitions]
         if metric_name not in names:
@@ -125,74 +151,13 @@ class TuningJobs:
             )
         return not script_mode
 
-    def _tuning(self, name: str) -> dict:
-        tuning = self.tuning_jobs.get(name)
-        if tuning is None:
-            raise validation(f"Amazon SageMaker can't find a tuning job with name {name}")
-        return tuning
-
-    def _op_DescribeHyperParameterTuningJob(self, request: dict) -> dict:
-        return public(self._tuning(request["HyperParameterTuningJobName"]))
-
-    def _op_StopHyperParameterTuningJob(self, request: dict) -> dict:
-        name = request["HyperParameterTuningJobName"]
-        with self.tuning_jobs.lock:
-            tuning = self._tuning(name)
-            if tuning["HyperParameterTuningJobStatus"] != "InProgress":
-                raise validation(
-                    f"The hyperparameter tuning job {name} is in status "
-                    f"{tuning['HyperParameterTuningJobStatus']} and cannot be stopped."
-                )
-            self.tuning_jobs.update(
-                name, HyperParameterTuningJobStatus="Stopping", LastModifiedTime=time.time()
-            )
-        self.runner.request_stop(name)
-        return {}
-
-    def _op_ListHyperParameterTuningJobs(self, request: dict) -> dict:
-        contains = request.get("NameContains", "")
-        status = request.get("StatusEquals")
-        items = [
-            t
-            for t in self.tuning_jobs.all()
-            if contains in t["HyperParameterTuningJobName"]
-            and (not status or t["HyperParameterTuningJobStatus"] == status)
-            and time_filters(t, request)
-        ]
-        found, token = page(
-            items,
-            request,
-            {
-                "Name": "HyperParameterTuningJobName",
-                "CreationTime": "CreationTime",
-                "Status": "HyperParameterTuningJobStatus",
-            },
-            "Name",
-        )
-        summaries = [
-            {
-                "HyperParameterTuningJobName": t["HyperParameterTuningJobName"],
-                "HyperParameterTuningJobArn": t["HyperParameterTuningJobArn"],
-                "HyperParameterTuningJobStatus": t["HyperParameterTuningJobStatus"],
-                "Strategy": t["HyperParameterTuningJobConfig"]["Strategy"],
-                "CreationTime": t["CreationTime"],
-                "LastModifiedTime": t["LastModifiedTime"],
-                "TrainingJobStatusCounters": t["TrainingJobStatusCounters"],
-                "ObjectiveStatusCounters": t["ObjectiveStatusCounters"],
-                "ResourceLimits": t["HyperParameterTuningJobConfig"]["ResourceLimits"],
-                **(
-                    {"HyperParameterTuningEndTime": t["HyperParameterTuningEndTime"]}
-                    if "HyperParameterTuningEndTime" in t
-                    else {}
-                ),
-            }
-            for t in found
-        ]
-        return {"HyperParameterTuningJobSummaries": summaries, **({"NextToken": token} if token else {})}
+    _op_DescribeHyperParameterTuningJob = ResourceFamily.describe
+    _op_StopHyperParameterTuningJob = ResourceFamily.stop
+    _op_ListHyperParameterTuningJobs = ResourceFamily.list
 
     def _op_ListTrainingJobsForHyperParameterTuningJob(self, request: dict) -> dict:
         name = request["HyperParameterTuningJobName"]
-        tuning = self._tuning(name)
+        tuning = self.get(name)
         objective = tuning["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
         status = request.get("StatusEquals")
         summaries = [
@@ -218,7 +183,4 @@ class TuningJobs:
             },
             "Name",
         )
-        return {
-            "TrainingJobSummaries": [public(summary) for summary in found],
-            **({"NextToken": token} if token else {}),
-        }
+        return paged("TrainingJobSummaries", [public(summary) for summary in found], token)

@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import WaiterError
 
 from include.devstack.settings import local_connection
+from include.local_sagemaker.algorithms.registry import EXTRA_ALGORITHMS_VARIABLE
 from include.local_sagemaker.command import serve_command
-from include.local_sagemaker.container import EXTRA_ALGORITHMS_VARIABLE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -535,7 +535,7 @@ def test_an_engine_bug_is_a_logged_500_not_a_400(engine, monkeypatch, caplog):
     def broken(request):
         return {}["no such key"]
 
-    monkeypatch.setattr(engine.sagemaker, "_op_ListModels", broken)
+    monkeypatch.setattr(engine.sagemaker.family_of("ListModels"), "_op_ListModels", broken)
     with caplog.at_level(logging.ERROR, logger="include.local_sagemaker.server"):
         status, body = _post(engine, "ListModels", {})
     assert (status, body["__type"]) == (500, "InternalFailure")
@@ -549,7 +549,7 @@ def test_every_operation_the_engine_implements_is_in_botocore_s_model(engine):
     model = botocore.session.get_session().get_service_model("sagemaker")
     implemented = {
         name.removeprefix("_op_")
-        for owner in (engine.sagemaker, *engine.sagemaker.extensions)
+        for owner in engine.sagemaker.families
         for name in dir(owner)
         if name.startswith("_op_")
     }

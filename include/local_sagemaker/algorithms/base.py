@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from include.local_sagemaker.failures import JobFailure
 
-class TrainingFailure(Exception):
-    """A training job failed. The message is written to ``output/failure`` and becomes the job's
-    ``FailureReason``, so it is phrased the way SageMaker phrases it, e.g.
-    ``ClientError: No value(s) were specified for 'k' which are required hyperparameter(s) ...``."""
+#: A training job failed: the engine's one failure type, by the name algorithms raise it. The message
+#: is written to ``output/failure`` and becomes the job's ``FailureReason``, so it is phrased the way
+#: SageMaker phrases it, e.g.
+#: ``ClientError: No value(s) were specified for 'k' which are required hyperparameter(s) ...``.
+TrainingFailure = JobFailure
 
 
 class InferenceError(Exception):

@@ -1,34 +1,45 @@
-"""Which algorithm an image URI runs: the repository name decides, so every region's ECR URI works."""
+"""Which algorithm an image URI runs: the repository name decides, so every region's ECR URI works.
+
+The registry is built from what each algorithm declares: the ``image_repositories`` of every built-in
+algorithm module's ``ALGORITHM`` (k-means, PCA, Linear Learner, XGBoost, and script mode for the framework
+images), plus the extra algorithm modules that ``LOCAL_SAGEMAKER_EXTRA_ALGORITHMS`` names
+(``repository=module[,repository=module...]``; the engine's containers inherit it). It is built on first
+use, as it imports the algorithms, and again whenever that variable changes.
+"""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import re
+from types import MappingProxyType, ModuleType
 
 from include.local_sagemaker.algorithms.base import Algorithm
 
-# repository name -> module exposing ``ALGORITHM``
-_MODULES = {
-    "kmeans": "include.local_sagemaker.algorithms.kmeans",
-    "pca": "include.local_sagemaker.algorithms.pca",
-    "linear-learner": "include.local_sagemaker.algorithms.linear_learner",
-    "sagemaker-xgboost": "include.local_sagemaker.algorithms.xgboost",
-    "xgboost": "include.local_sagemaker.algorithms.xgboost",
-}
+__all__ = [
+    "EXTRA_ALGORITHMS_VARIABLE",
+    "UnknownImage",
+    "is_known",
+    "known_repositories",
+    "lookup",
+    "repository_of",
+    "runs_script_mode",
+    "script_mode_algorithm",
+]
+
+EXTRA_ALGORITHMS_VARIABLE = "LOCAL_SAGEMAKER_EXTRA_ALGORITHMS"
 # SageMaker's framework images run the user's own script (script mode). An image of a built-in
 # algorithm given a ``sagemaker_program`` (XGBoost's can be) is script mode too; the engine decides that
 # where it dispatches a job, from the hyperparameters or the model's environment.
-SCRIPT_MODE_MODULE = "include.local_sagemaker.algorithms.script_mode"
-FRAMEWORK_REPOSITORIES = (
-    "sagemaker-scikit-learn",
-    "pytorch-training",
-    "pytorch-inference",
-    "mxnet-training",
-    "mxnet-inference",
-    "tensorflow-training",
-    "tensorflow-inference",
+_SCRIPT_MODE_MODULE = "include.local_sagemaker.algorithms.script_mode"
+_BUILT_IN_MODULES = (
+    "include.local_sagemaker.algorithms.kmeans",
+    "include.local_sagemaker.algorithms.pca",
+    "include.local_sagemaker.algorithms.linear_learner",
+    "include.local_sagemaker.algorithms.xgboost",
+    _SCRIPT_MODE_MODULE,
 )
-_MODULES.update(dict.fromkeys(FRAMEWORK_REPOSITORIES, SCRIPT_MODE_MODULE))
 
 _IMAGE_URI = re.compile(r"^(?:(?P<registry>[^/]+)/)?(?P<repository>[^:@]+)(?:[:@](?P<tag>.+))?$")
 
@@ -45,16 +56,58 @@ def repository_of(image_uri: str) -> str:
     return match.group("repository").rsplit("/", 1)[-1]
 
 
-def algorithm_for_image(image_uri: str) -> Algorithm:
+def _extra_modules(setting: str) -> dict[str, str]:
+    modules = {}
+    for entry in filter(None, setting.split(",")):
+        repository, separator, module = entry.partition("=")
+        if not separator or not repository.strip() or not module.strip():
+            raise ValueError(
+                f"{EXTRA_ALGORITHMS_VARIABLE} entry {entry!r} is not of the form repository=module"
+            )
+        modules[repository.strip()] = module.strip()
+    return modules
+
+
+@functools.lru_cache(maxsize=4)
+def _algorithm_modules(extra_setting: str) -> MappingProxyType[str, ModuleType]:
+    """Repository name -> the module whose ``ALGORITHM`` (or ``algorithm_for_image``) runs its images."""
+    modules: dict[str, ModuleType] = {}
+    for module_name in _BUILT_IN_MODULES:
+        module = importlib.import_module(module_name)
+        modules.update(dict.fromkeys(module.ALGORITHM.image_repositories, module))
+    for repository, module_name in _extra_modules(extra_setting).items():
+        modules[repository] = importlib.import_module(module_name)
+    return MappingProxyType(modules)
+
+
+def _modules() -> MappingProxyType[str, ModuleType]:
+    return _algorithm_modules(os.environ.get(EXTRA_ALGORITHMS_VARIABLE, ""))
+
+
+def known_repositories() -> list[str]:
+    """The image repository names the engine runs an algorithm for, sorted."""
+    return sorted(_modules())
+
+
+def is_known(repository: str) -> bool:
+    """True if images of ``repository`` (a name from :func:`repository_of`) select an algorithm."""
+    return repository in _modules()
+
+
+def runs_script_mode(repository: str) -> bool:
+    """True if images of ``repository`` are framework images, which always run the user's script."""
+    return _modules().get(repository) is importlib.import_module(_SCRIPT_MODE_MODULE)
+
+
+def lookup(image_uri: str) -> Algorithm:
+    """The algorithm that images like ``image_uri`` run; :class:`UnknownImage` if none does."""
     repository = repository_of(image_uri)
-    module_name = _MODULES.get(repository)
-    if module_name is None:
-        known = ", ".join(sorted(_MODULES))
+    module = _modules().get(repository)
+    if module is None:
         raise UnknownImage(
             f"Image {image_uri!r} (repository {repository!r}) is not an algorithm this engine runs; "
-            f"known repositories: {known}"
+            f"known repositories: {', '.join(known_repositories())}"
         )
-    module = importlib.import_module(module_name)
     # An algorithm whose images differ by tag (XGBoost's versions) builds the one the image names.
     for_image = getattr(module, "algorithm_for_image", None)
     return for_image(image_uri) if for_image is not None else module.ALGORITHM
@@ -62,4 +115,4 @@ def algorithm_for_image(image_uri: str) -> Algorithm:
 
 def script_mode_algorithm() -> Algorithm:
     """The algorithm that runs a user's entry point (``sagemaker_program``) whatever the image."""
-    return importlib.import_module(SCRIPT_MODE_MODULE).ALGORITHM
+    return importlib.import_module(_SCRIPT_MODE_MODULE).ALGORITHM

@@ -36,7 +36,6 @@ import numpy as np
 
 from include.local_sagemaker import process_tree
 from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
-from include.local_sagemaker.algorithms.registry import FRAMEWORK_REPOSITORIES
 
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
@@ -172,7 +171,16 @@ class ScriptModeAlgorithm:
     """The user's entry point in place of a built-in algorithm; its model server loads the module
     ``SAGEMAKER_PROGRAM`` names, or the toolkit's default one."""
 
-    image_repositories = FRAMEWORK_REPOSITORIES
+    # SageMaker's framework images, which run the user's own script.
+    image_repositories = (
+        "sagemaker-scikit-learn",
+        "pytorch-training",
+        "pytorch-inference",
+        "mxnet-training",
+        "mxnet-inference",
+        "tensorflow-training",
+        "tensorflow-inference",
+    )
     # The user's metrics come from the job's own AlgorithmSpecification.MetricDefinitions.
     metric_definitions: tuple[dict[str, str], ...] = ()
 

@@ -50,7 +50,7 @@ def test_registry_picks_kmeans_for_every_region():
         "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1",
         "664544806723.dkr.ecr.eu-central-1.amazonaws.com/kmeans:latest",
     ):
-        assert registry.algorithm_for_image(uri) is ALGORITHM
+        assert registry.lookup(uri) is ALGORITHM
 
 
 def test_trains_from_csv_writes_centroids_and_reports_test_metrics(make_job, data, capsys):

@@ -90,7 +90,7 @@ def is_it_a_zero(mnist, tmp_path_factory) -> TrainedJob:
 
 def test_registry_picks_linear_learner():
     uri = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
-    assert registry.algorithm_for_image(uri) is ALGORITHM
+    assert registry.lookup(uri) is ALGORITHM
 
 
 def test_is_it_a_zero_reaches_the_seeds_accuracy(is_it_a_zero, mnist):

@@ -42,7 +42,7 @@ def train(make_job, data, **hyperparameters) -> dict[str, np.ndarray]:
 
 
 def test_registry_picks_pca():
-    assert registry.algorithm_for_image("174872318107.dkr.ecr.us-west-2.amazonaws.com/pca:1") is ALGORITHM
+    assert registry.lookup("174872318107.dkr.ecr.us-west-2.amazonaws.com/pca:1") is ALGORITHM
 
 
 @pytest.mark.parametrize("mode", ["regular", "randomized"])

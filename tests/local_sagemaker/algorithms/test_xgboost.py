@@ -104,7 +104,7 @@ def test_registry_picks_xgboost_for_both_repository_names_and_the_tags_version()
         ("492215442770.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-xgboost:3.0-5", "3.0-5"),
         ("811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1", xgboost_versions.LEGACY),
     ):
-        algorithm = registry.algorithm_for_image(uri)
+        algorithm = registry.lookup(uri)
         assert isinstance(algorithm, XGBoostAlgorithm)
         assert algorithm.version == version
 
@@ -507,7 +507,7 @@ def test_every_sdk_image_tag_names_its_version():
     from include.sagemaker_requests.image_uris import image_uri
 
     versions = {
-        version: registry.algorithm_for_image(image_uri("xgboost", "eu-west-1", version)).version
+        version: registry.lookup(image_uri("xgboost", "eu-west-1", version)).version
         for version in IMAGES["xgboost"]
     }
     assert versions == {
@@ -591,7 +591,7 @@ def served_by(version: str, model_dir, monkeypatch, batch: bool = False) -> XGBo
         monkeypatch.delenv("SAGEMAKER_BATCH", raising=False)
     tag = {LEGACY: "1"}.get(version, version)
     repository = "xgboost" if version == LEGACY else "sagemaker-xgboost"
-    algorithm = registry.algorithm_for_image(f"1.dkr.ecr.us-east-1.amazonaws.com/{repository}:{tag}")
+    algorithm = registry.lookup(f"1.dkr.ecr.us-east-1.amazonaws.com/{repository}:{tag}")
     return algorithm.load(model_dir)
 
 
