@@ -2,15 +2,17 @@
 
 **Pipe** (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html,
 "Training Data"): the container reads channel ``train`` from the named pipes
-``/opt/ml/input/data/train_0``, ``train_1``, … one per pass, opening the next when it is done with one; "if
-the file for a given epoch doesn't exist yet, your code may need to retry". Each pipe carries the
+``/opt/ml/input/data/train_0``, ``train_1``, … one per pass, opening the next when it is done with one;
+"if the file for a given epoch doesn't exist yet, your code may need to retry". Each pipe carries the
 concatenation of the host's objects of the channel in key order (recordIO records delimit themselves; CSV
-objects simply follow one another), decompressed if ``CompressionType`` is ``Gzip`` (the API: "CompressionType
-is used only in Pipe input mode"). :class:`PipeFeed` writes them: it creates ``train_0``, and when a reader
-opens it, creates ``train_1`` (so that a reader reaching the end of one pass finds the next) and streams the
-objects into ``train_0`` chunk by chunk as the reader consumes them, then closes it (the reader's EOF) and
-removes it. A reader that closes a pipe early ends that pass. Nothing is written to disk: the channel's
-directory only ever holds the pipes.
+objects simply follow one another), decompressed if ``CompressionType`` is ``Gzip`` (API ``Channel``:
+"CompressionType is used only in Pipe input mode"), each wrapped in a recordIO record if
+``RecordWrapperType`` is ``RecordIO`` ("SageMaker wraps each individual S3 object in a RecordIO record",
+ibid.; framed as dmlc frames records, each object held whole to learn its length). :class:`PipeFeed`
+writes them: it creates ``train_0``; when a reader opens it, creates ``train_1`` (so that a reader
+reaching the end of one pass finds the next) and streams the objects into ``train_0`` chunk by chunk as
+the reader consumes them, then closes it (the reader's EOF) and removes it. A reader that closes a pipe
+early ends that pass. Nothing is written to disk: the channel's directory only ever holds the pipes.
 
 **FastFile** (same page): the channel is a read-only folder of the objects at
 ``/opt/ml/input/data/<channel>``, fetched from S3 as they are read; "algorithms that support File mode can
@@ -20,7 +22,8 @@ time the container opens it: an object is fetched only when read, and one never 
 Unlike SageMaker's mount, the files cannot be sought or memory-mapped, and ``stat`` shows no size.
 
 A feed runs on threads of the engine, stops when :meth:`stop` is called (the job ended, failed or was
-stopped) or when its pipe's reader goes away, and never holds more than one chunk of an object.
+stopped) or when its pipe's reader goes away, and holds one chunk of an object at a time (a whole object
+only to wrap it in a record).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from include.local_sagemaker.channels import (
     ChannelError,
     ChannelObject,
@@ -43,6 +48,16 @@ from include.local_sagemaker.channels import (
     object_path,
 )
 from include.local_sagemaker.object_store import ObjectStore
+from include.recordio.framing import (
+    COMPLETE,
+    FIRST_PART,
+    HEADER,
+    LAST_PART,
+    LENGTH_BITS,
+    MAGIC,
+    MIDDLE_PART,
+    padding,
+)
 
 CHUNK_BYTES = 1 << 20  # what a feed holds of an object at a time
 POLL_SECONDS = 0.02  # how often a feed looks for a reader of its pipe, or whether it must stop
@@ -55,10 +70,17 @@ class _Stopped(Exception):
 class _Feed:
     """What both feeds share: the objects, the thread, the stop flag and writing objects into a pipe."""
 
-    def __init__(self, store: ObjectStore, objects: list[ChannelObject], compression: str = "None"):
+    def __init__(
+        self,
+        store: ObjectStore,
+        objects: list[ChannelObject],
+        compression: str = "None",
+        record_wrapper: str = "None",
+    ):
         self.store = store
         self.objects = objects
         self.compression = compression
+        self.record_wrapper = record_wrapper
         self.fetched: list[str] = []  # keys, in the order they were streamed (one entry per fetch)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -107,7 +129,11 @@ class _Feed:
         if chunks is None:  # deleted since the job listed it: the reader sees the data end here
             raise ChannelError(f"ClientError: s3://{item.bucket}/{item.key} was deleted during training")
         self.fetched.append(item.key)
-        for chunk in _decompressed(chunks) if self.compression == "Gzip" else chunks:
+        if self.compression == "Gzip":
+            chunks = _decompressed(chunks)
+        if self.record_wrapper == "RecordIO":
+            chunks = _wrapped(item, b"".join(chunks))
+        for chunk in chunks:
             self._write(fd, chunk)
 
 
@@ -116,6 +142,28 @@ def _decompressed(chunks: Iterator[bytes]) -> Iterator[bytes]:
     for chunk in chunks:
         yield inflater.decompress(chunk)
     yield inflater.flush()
+
+
+def _wrapped(item: ChannelObject, data: bytes) -> Iterator[bytes]:
+    """``data`` framed as one recordIO record the way dmlc's ``RecordIOWriter::WriteRecord`` frames it
+    (https://github.com/dmlc/dmlc-core/blob/main/src/recordio.cc): a record under 2^29 bytes, split into a
+    multi-part record (flags 1, 2 … 3) at every 4-byte aligned occurrence of the magic, which is dropped
+    there (readers put it back), zero-padded to 4 bytes at the end."""
+    if len(data) >= 1 << LENGTH_BITS:
+        raise ChannelError(
+            f"ClientError: s3://{item.bucket}/{item.key} has {len(data)} bytes; RecordIO only accepts "
+            f"records of less than 2^{LENGTH_BITS} bytes"
+        )
+    words = np.frombuffer(data, dtype="<u4", count=len(data) // 4)
+    start = 0
+    for position in (np.flatnonzero(words == MAGIC) * 4).tolist():
+        yield HEADER.pack(
+            MAGIC, (FIRST_PART if start == 0 else MIDDLE_PART) << LENGTH_BITS | position - start
+        )
+        yield data[start:position]
+        start = position + 4
+    yield HEADER.pack(MAGIC, (LAST_PART if start else COMPLETE) << LENGTH_BITS | len(data) - start)
+    yield data[start:] + b"\0" * padding(len(data))
 
 
 def _make_fifo(path: Path) -> None:
@@ -134,11 +182,11 @@ class PipeFeed(_Feed):
         data_dir: Path,
         channel_name: str,
         compression: str = "None",
+        record_wrapper: str = "None",
     ):
-        super().__init__(store, objects, compression)
+        super().__init__(store, objects, compression, record_wrapper)
         self.data_dir = data_dir
         self.channel_name = channel_name
-        self.passes = 0  # pipes written to their end
 
     def pipe(self, epoch: int) -> Path:
         # Channel names match [A-Za-z0-9.\-_]+ (the API's pattern), so this is one name inside data_dir.
@@ -160,7 +208,6 @@ class PipeFeed(_Feed):
                     _make_fifo(self.pipe(epoch + 1))
                     for item in self.objects:
                         self._send(fd, item)
-                    self.passes += 1
                 except BrokenPipeError:
                     pass  # the reader is done with this pass early
                 except ChannelError:
@@ -263,7 +310,8 @@ def stage_channel(
     name, mode = channel["ChannelName"], input_mode(job, channel)
     if mode == "Pipe":
         compression = channel.get("CompressionType", "None")
-        return PipeFeed(store, objects, data_dir, name, compression).start()
+        wrapper = channel.get("RecordWrapperType", "None")
+        return PipeFeed(store, objects, data_dir, name, compression, wrapper).start()
     if mode == "FastFile":
         if channel["DataSource"]["S3DataSource"].get("S3DataType", "S3Prefix") != "S3Prefix":
             raise ChannelError(
