@@ -194,6 +194,19 @@ def test_kmeans_trains_alike_in_every_input_mode(sagemaker, unique, bucket, fetc
     assert file_mode["test:msd"] < 1.0
 
 
+def test_a_host_whose_pipe_is_empty_joins_a_sharded_kmeans_job(sagemaker, unique, bucket):
+    name = unique("kmeans-pipe-3i")
+    train = _channel("train", "kmeans/train", "application/x-recordio-protobuf")
+    train["DataSource"]["S3DataSource"]["S3DataDistributionType"] = "ShardedByS3Key"  # 2 objects, 3 hosts
+    request = _job(
+        name, KMEANS_IMAGE, "Pipe", [train], {"k": "3", "feature_dim": "2", "mini_batch_size": "300"}
+    )
+    request["ResourceConfig"]["InstanceCount"] = 3
+    sagemaker.create_training_job(**request)
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+
+
 def test_a_script_reads_a_pipe_per_pass_and_nothing_lands_on_disk(sagemaker, s3, unique, bucket):
     name = unique("pipe-script")
     sagemaker.create_training_job(**_script_job(name, "pipe", "Pipe", "bytes"))

@@ -114,10 +114,19 @@ def pass_files(channel: Channel, files: list[Path] | None) -> list[Path]:
 def host_shard(channel: Channel, feature_dim: int | None, distributed: bool) -> ChannelStream | None:
     """:func:`stream_channel` of this host's share of ``channel``; None when it is a host of a multi-host job
     that received none of the channel's objects (``ShardedByS3Key`` over more hosts than objects, which
-    SageMaker allows: "some nodes won't get any data"). A single host without data fails as ever."""
-    if distributed and channel.input_mode != PIPE and not channel.files():
+    SageMaker allows: "some nodes won't get any data"). A single host without data fails as ever.
+
+    A Pipe-mode channel tells only by its data: its first pass is opened and, unless it is empty, closed
+    after one byte (the passes that follow carry the same objects)."""
+    if distributed and not (_pipe_has_data(channel) if channel.input_mode == PIPE else channel.files()):
         return None
     return stream_channel(channel, feature_dim)
+
+
+def _pipe_has_data(channel: Channel) -> bool:
+    (pipe,) = pass_files(channel, None)
+    with pipe.open("rb") as stream:
+        return bool(stream.read(1))
 
 
 class LabelledRecords(Protocol):
