@@ -87,7 +87,7 @@ class _Feed:
 
     def _spawn(self, target, *args) -> None:
         thread = threading.Thread(target=target, args=args, name=f"channel-feed-{id(self)}", daemon=True)
-        self._threads.append(thread)
+        self._threads = [running for running in self._threads if running.is_alive()] + [thread]
         thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -211,7 +211,10 @@ class PipeFeed(_Feed):
                 except BrokenPipeError:
                     pass  # the reader is done with this pass early
                 except ChannelError:
-                    return  # the reader sees the pass end early and fails on what it read
+                    # The reader sees the pass end early and fails on what it read; no pass follows.
+                    with contextlib.suppress(FileNotFoundError):
+                        self.pipe(epoch + 1).unlink()
+                    return
                 finally:
                     os.close(fd)
                     with contextlib.suppress(FileNotFoundError):
@@ -259,6 +262,9 @@ class FastFileFeed(_Feed):
                 with lock:
                     busy.discard(path)
 
+        # Every pipe is tried once a round: rounds are spaced out for channels of many objects, so that
+        # looking for readers stays under ~25,000 system calls a second.
+        interval = POLL_SECONDS * max(1.0, len(self._paths) / 500)
         while not self._stop.is_set():
             for path, item in self._paths:
                 with lock:
@@ -273,7 +279,7 @@ class FastFileFeed(_Feed):
                 with lock:
                     busy.add(path)
                 self._spawn(serve, path, fd, item)
-            self._stop.wait(POLL_SECONDS)
+            self._stop.wait(interval)
 
 
 def _replace_fifo(path: Path) -> None:
