@@ -117,6 +117,8 @@ def container_environment(job: dict, base_dir: Path, host: str = "algo-1") -> di
     }
     environment = {f"SM_{name.upper()}": _env_value(value) for name, value in variables.items()}
     environment["SM_TRAINING_ENV"] = _env_value(variables)
+    # The channel's path whatever its input mode, as the training toolkit's ``channel_path`` gives it
+    # (sagemaker-training-toolkit, environment.py): a Pipe-mode script opens ``<path>_0``, ``<path>_1``, …
     environment.update(
         {f"SM_CHANNEL_{name.upper()}": str(base_dir / "input" / "data" / name) for name in channels}
     )
