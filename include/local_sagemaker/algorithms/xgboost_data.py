@@ -108,6 +108,14 @@ def read_dmatrix(
     raw data nor a concatenated copy of it is ever held. Without, a ``DMatrix`` of the raw values (what the
     other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`TrainingFailure`.
     """
+    if data_format.kind == PARQUET and (
+        channel.input_mode == PIPE or any(map(Path.is_fifo, data_files(channel)))
+    ):
+        # The container reads it (mlio); here Parquet needs a seekable file, which a pipe is not.
+        raise user_error(
+            f"The local engine reads Parquet only from files: channel '{channel.name}' is a Pipe-mode or "
+            "FastFile channel. Use File input mode for Parquet, or CSV or recordIO-protobuf."
+        )
     if channel.input_mode == PIPE:
         if data_format.kind == LIBSVM:
             # The container's own refusal (sagemaker-xgboost-container, data_utils.get_libsvm_dmatrix); it

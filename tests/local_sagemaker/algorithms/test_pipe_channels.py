@@ -185,3 +185,17 @@ def _headers(data: bytes) -> list[int]:
         length = lrecord & ((1 << 29) - 1)
         offset += 8 + length + (-length % 4)
     return headers
+
+
+def test_xgboost_says_it_reads_parquet_only_from_files(make_job, tmp_path):
+    context = make_job({"num_round": "2"}, {"train": ("application/x-parquet", {"part.parquet": b"PAR1"})})
+    (tmp_path / "sources").mkdir()
+    piped, feeds = _piped(context, tmp_path / "sources")
+    try:
+        with pytest.raises(
+            TrainingFailure, match=r"^ClientError: The local engine reads Parquet only from files"
+        ):
+            registry.algorithm_for_image(XGBOOST_IMAGE).train(piped)
+    finally:
+        for feed in feeds:
+            feed.stop()
