@@ -39,7 +39,8 @@ PIPE_SCRIPT = textwrap.dedent(
                 digest.update(chunk)
                 size += len(chunk)
                 if stop_after and size >= stop_after:
-                    print("reading slowly", flush=True)
+                    if os.environ.get("SM_HP_FAIL"):
+                        sys.exit("failing half-way through a pass")
                     time.sleep(600)
                 if epoch == 0 and "listing" not in seen and size > 1_000_000:
                     seen["listing"] = {
@@ -226,15 +227,19 @@ def test_a_script_reads_a_pipe_per_pass_and_nothing_lands_on_disk(sagemaker, s3,
     assert seen["disk_bytes"] < 100_000  # the config files only; the channel holds 4 MB
 
 
-def test_stopping_a_pipe_job_ends_its_feed_and_removes_its_pipes(sagemaker, unique, bucket, engine):
-    name = unique("pipe-stop")
-    sagemaker.create_training_job(**_script_job(name, "pipe", "Pipe", "bytes", stop_after=65536))
-    wait_for(lambda: sagemaker.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training")
+@pytest.mark.parametrize("ending", ["Stopped", "Failed"])
+def test_a_pipe_job_stopped_or_failed_mid_pass_ends_its_feed_and_removes_its_pipes(
+    sagemaker, unique, bucket, engine, ending
+):
+    name = unique(f"pipe-{ending.lower()}")
+    failing = {"fail": "yes"} if ending == "Failed" else {}
+    sagemaker.create_training_job(**_script_job(name, "pipe", "Pipe", "bytes", stop_after=65536, **failing))
     job_dir = engine.training.work_root / name
-    wait_for(lambda: (job_dir / "algo-1/opt/ml/input/data/train_1").exists())
-    sagemaker.stop_training_job(TrainingJobName=name)
+    if ending == "Stopped":
+        wait_for(lambda: (job_dir / "algo-1/opt/ml/input/data/train_1").exists())
+        sagemaker.stop_training_job(TrainingJobName=name)
     described = wait_for_job(sagemaker, name)
-    assert described["TrainingJobStatus"] == "Stopped"
+    assert described["TrainingJobStatus"] == ending, described.get("FailureReason")
     wait_for(lambda: not any(t.name.startswith("channel-feed-") for t in threading.enumerate()), timeout=15)
     assert not (job_dir / "algo-1/opt/ml/input/data").exists()
     assert not [path for path in engine.training.work_root.rglob("*") if path.is_fifo()]
