@@ -254,11 +254,11 @@ class FastFileFeed(_Feed):
             except (BrokenPipeError, ChannelError, _Stopped):
                 pass
             finally:
-                os.close(fd)
-                # A fresh pipe in its place: the reader that had this one open sees its EOF, and only a
-                # new open of the path is fed the object again.
+                # A fresh pipe in its place before this one's EOF: a reader that opens the path again once
+                # it has read the object waits for it to be fed anew, never on this spent pipe.
                 with contextlib.suppress(OSError):
                     _replace_fifo(path)
+                os.close(fd)
                 with lock:
                     busy.discard(path)
 
