@@ -91,6 +91,28 @@ def shard(objects: list[ChannelObject], host_index: int, host_count: int) -> lis
     return sorted(objects, key=lambda item: item.key)[host_index::host_count]
 
 
+def host_objects(
+    store: ObjectStore, channel: dict, role: str = "", host_index: int = 0, host_count: int = 1
+) -> list[ChannelObject]:
+    """The objects of ``channel`` that host ``host_index`` of ``host_count`` receives, in key order."""
+    source = channel["DataSource"]["S3DataSource"]
+    objects = channel_objects(store, source, role)
+    if source.get("S3DataDistributionType") == "ShardedByS3Key":
+        objects = shard(objects, host_index, host_count)
+    return objects
+
+
+def object_path(directory: Path, item: ChannelObject) -> Path:
+    """Where ``item`` lies in a channel's ``directory``; a key naming a path outside it is refused."""
+    try:
+        return confined(directory, item.relative_path)
+    except PathEscapeError:
+        raise ChannelError(
+            f"ClientError: Data download failed: the key s3://{item.bucket}/{item.key} names the file "
+            f"{item.relative_path!r}, which lies outside the channel's directory."
+        ) from None
+
+
 def download_channel(
     store: ObjectStore,
     channel: dict,
@@ -100,20 +122,11 @@ def download_channel(
     host_count: int = 1,
 ) -> int:
     """Copy a channel's objects for one host into ``destination``; returns the bytes written."""
-    source = channel["DataSource"]["S3DataSource"]
-    objects = channel_objects(store, source, role)
-    if source.get("S3DataDistributionType") == "ShardedByS3Key":
-        objects = shard(objects, host_index, host_count)
+    objects = host_objects(store, channel, role, host_index, host_count)
     destination.mkdir(parents=True, exist_ok=True)
     written = 0
     for item in objects:
-        try:
-            target = confined(destination, item.relative_path)
-        except PathEscapeError:
-            raise ChannelError(
-                f"ClientError: Data download failed: the key s3://{item.bucket}/{item.key} names the file "
-                f"{item.relative_path!r}, which lies outside the channel's directory."
-            ) from None
+        target = object_path(destination, item)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             size = store.download(item.bucket, item.key, target)

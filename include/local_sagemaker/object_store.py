@@ -83,6 +83,17 @@ class ObjectStore:
             raise
         return destination.stat().st_size
 
+    def stream(self, bucket: str, key: str, chunk_bytes: int) -> Iterator[bytes] | None:
+        """An object's bytes in chunks of at most ``chunk_bytes`` as they arrive, or None if it does not
+        exist (memory is bounded by a chunk, whatever the object's size)."""
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _MISSING:
+                return None
+            raise
+        return body.iter_chunks(chunk_bytes)
+
     def upload(self, source: Path, bucket: str, key: str, content_type: str) -> None:
         """Stream a file into an object (multipart above s3transfer's threshold)."""
         self.client.upload_file(str(source), bucket, key, ExtraArgs={"ContentType": content_type})

@@ -39,7 +39,8 @@ from pathlib import Path
 
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.algorithms.host_exchange import EXCHANGE_VARIABLE
-from include.local_sagemaker.channels import ChannelError, download_channel
+from include.local_sagemaker.channel_feeds import input_mode, stage_channel
+from include.local_sagemaker.channels import ChannelError
 from include.local_sagemaker.container import IMAGE_VARIABLE, training_algorithm
 from include.local_sagemaker.failures import JobFailure
 from include.local_sagemaker.job_runner import JobRunner
@@ -113,6 +114,8 @@ def container_environment(job: dict, base_dir: Path, host: str = "algo-1") -> di
     }
     environment = {f"SM_{name.upper()}": _env_value(value) for name, value in variables.items()}
     environment["SM_TRAINING_ENV"] = _env_value(variables)
+    # The channel's path whatever its input mode, as the training toolkit's ``channel_path`` gives it
+    # (sagemaker-training-toolkit, environment.py): a Pipe-mode script opens ``<path>_0``, ``<path>_1``, …
     environment.update(
         {f"SM_CHANNEL_{name.upper()}": str(base_dir / "input" / "data" / name) for name in channels}
     )
@@ -151,9 +154,11 @@ def _input_data_config(job: dict) -> dict:
     config = {}
     for channel in job.get("InputDataConfig", []):
         source = channel["DataSource"]["S3DataSource"]
+        mode = input_mode(job, channel)
         entry = {
-            "TrainingInputMode": channel.get("InputMode")
-            or job["AlgorithmSpecification"].get("TrainingInputMode", "File"),
+            # A FastFile channel reads as File ("TrainingInputMode parameter written to inputdataconfig.json:
+            # File", https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
+            "TrainingInputMode": "File" if mode == "FastFile" else mode,
             "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
             "RecordWrapperType": channel.get("RecordWrapperType", "None"),
         }
@@ -205,6 +210,7 @@ class TrainingRunner(JobRunner):
         self.s3 = s3
         self.logs = logs
         self.work_root = work_root
+        self._feeds: dict[str, list] = {}  # each job's Pipe and FastFile channel feeds
 
     # -- status bookkeeping -------------------------------------------------------------------
     def _transition(self, name: str, secondary: str, message: str, **fields) -> dict:
@@ -245,6 +251,8 @@ class TrainingRunner(JobRunner):
 
     # -- one job ------------------------------------------------------------------------------
     def _clean_up(self, name: str) -> None:
+        for feed in self._feeds.pop(name, []):
+            feed.stop()
         for input_data in (self.work_root / name).glob("algo-*/opt/ml/input/data"):
             shutil.rmtree(input_data, ignore_errors=True)
         shutil.rmtree(self.work_root / name / EXCHANGE_DIRECTORY, ignore_errors=True)
@@ -332,16 +340,12 @@ class TrainingRunner(JobRunner):
         (config_dir / "resourceconfig.json").write_text(json.dumps(_resource_config(job, host.name)))
         for channel in job.get("InputDataConfig", []):
             try:
-                download_channel(
-                    self.s3,
-                    channel,
-                    base_dir / "input" / "data" / channel["ChannelName"],
-                    role=job.get("RoleArn", ""),
-                    host_index=host_index,
-                    host_count=host_count,
-                )
+                data_dir = base_dir / "input" / "data"
+                feed = stage_channel(self.s3, job, channel, data_dir, host_index, host_count)
             except ChannelError as error:
                 raise JobFailure(str(error)) from error
+            if feed is not None:
+                self._feeds.setdefault(job["TrainingJobName"], []).append(feed)
         self._stage_source_directory(job, base_dir / "code")
 
     def _stage_source_directory(self, job: dict, code_dir: Path) -> None:

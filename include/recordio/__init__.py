@@ -7,7 +7,8 @@ and error messages), vectorised so that whole matrices are encoded and decoded w
 - :func:`write_spmatrix_to_sparse_tensor` — a scipy sparse matrix (+ optional labels) to sparse records;
 - :func:`read_records` — the records of a stream (read-only :class:`RecordView`\\ s of dense files);
 - :func:`read_dense` — a stream straight to ``(features, labels)`` numpy arrays;
-- :func:`iter_dense` — a file to ``(features, labels)`` batches of bounded size.
+- :func:`iter_dense` — a file to ``(features, labels)`` batches of bounded size;
+- :func:`iter_stream` — the same for a stream read front to back (a Pipe-mode channel).
 
 :data:`CONTENT_TYPE` is the MIME type SageMaker names the format by, in channels (``ContentType``),
 transform jobs and ``InvokeEndpoint`` requests.
@@ -15,7 +16,7 @@ transform jobs and ``InvokeEndpoint`` requests.
 
 from include.recordio.dense_writer import write_numpy_to_dense_tensor
 from include.recordio.errors import RecordIOError
-from include.recordio.reader import iter_dense, read_dense, read_records
+from include.recordio.reader import iter_dense, iter_stream, read_dense, read_records
 from include.recordio.record_views import RecordView
 from include.recordio.schema import Record
 from include.recordio.sparse_writer import write_spmatrix_to_sparse_tensor
@@ -28,6 +29,7 @@ __all__ = [
     "RecordIOError",
     "RecordView",
     "iter_dense",
+    "iter_stream",
     "read_dense",
     "read_records",
     "write_numpy_to_dense_tensor",

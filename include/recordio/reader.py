@@ -23,7 +23,17 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from include.recordio import schema
 from include.recordio.dense_writer import encode_dense_records
 from include.recordio.errors import RecordIOError
-from include.recordio.framing import HEADER, MAGIC, iter_payloads, open_binary
+from include.recordio.framing import (
+    COMPLETE,
+    HEADER,
+    LAST_PART,
+    LENGTH_BITS,
+    LENGTH_MASK,
+    MAGIC,
+    iter_payloads,
+    open_binary,
+    padding,
+)
 from include.recordio.record_views import dense_record_views
 from include.recordio.tensor_types import INT32, KINDS_BY_FIELD, TensorKind
 
@@ -115,6 +125,100 @@ def iter_dense(path: str | os.PathLike, batch_rows: int) -> Iterator[tuple[np.nd
                 released = end
     finally:
         mapped.close()
+
+
+def iter_stream(file: BinaryIO, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Decode a recordIO stream read front to back, such as a SageMaker Pipe-mode channel (nothing is
+    sought or mapped), in batches of at most ``batch_rows`` records, typed and checked as ``iter_dense``'s.
+
+    Memory is bounded by a batch. While the records are dense and of the first record's shape, each batch is
+    one read of ``batch_rows`` records' bytes; any other run of records is framed record by record (multi-part
+    records kept whole). Raises :class:`RecordIOError` naming the byte offset in the stream.
+    """
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
+    first = _read_exactly(file, HEADER.size, 0, "record header")
+    if not first:
+        return
+    magic, lrecord = HEADER.unpack(first)
+    length = lrecord & LENGTH_MASK
+    first += _read_exactly(file, length + padding(length), 0, "record") if magic == MAGIC else b""
+    layout = dense_layout(first)
+    source = _Prefixed(first, file)
+    offset = 0
+    while layout is not None:
+        chunk = source.read(layout.stride * batch_rows)
+        if not chunk:
+            return
+        batch = _dense_slice(chunk, 0, len(chunk), layout.stride) if len(chunk) % layout.stride == 0 else None
+        if batch is None:  # records of another shape: framed one by one from here on
+            source = _Prefixed(chunk, source)
+            break
+        yield batch
+        offset += len(chunk)
+    more = True
+    while more:
+        framed, more = _frame_records(source, batch_rows, offset)
+        if framed:
+            features, labels = read_dense(framed)
+            yield np.ascontiguousarray(features), None if labels is None else np.array(labels)
+            offset += len(framed)
+
+
+class _Prefixed:
+    """``data`` followed by the rest of ``file``, read with ``read(size)``."""
+
+    def __init__(self, data: bytes, file: BinaryIO):
+        self.data, self.file = data, file
+
+    def read(self, size: int) -> bytes:
+        head, self.data = self.data[:size], self.data[size:]
+        return (
+            head + _read_exactly(self.file, size - len(head), 0, "", strict=False)
+            if len(head) < size
+            else head
+        )
+
+
+def _read_exactly(file, size: int, offset: int, what: str, strict: bool = True) -> bytes:
+    """``size`` bytes, or none at the end of the stream; a stream ending inside them is truncated (an error
+    if ``strict``, else the bytes there are)."""
+    data = file.read(size)
+    while data and len(data) < size:
+        more = file.read(size - len(data))
+        if not more:
+            break
+        data += more
+    if strict and data and len(data) < size:
+        raise RecordIOError(
+            f"truncated {what} at byte offset {offset}: {len(data)} byte(s) left, {size} expected"
+        )
+    return data
+
+
+def _frame_records(file, count: int, offset: int) -> tuple[bytes, bool]:
+    """The framed bytes of the next ``count`` records of ``file`` (fewer at the stream's end) and whether
+    the stream may hold more."""
+    framed = bytearray()
+    records = 0
+    while records < count:
+        header = _read_exactly(file, HEADER.size, offset + len(framed), "record header")
+        if not header:
+            return bytes(framed), False
+        magic, lrecord = HEADER.unpack(header)
+        if magic != MAGIC:
+            raise RecordIOError(
+                f"wrong magic 0x{magic:08x} at byte offset {offset + len(framed)} (expected 0x{MAGIC:08x}): "
+                "not recordIO data, or the stream is corrupt"
+            )
+        length = lrecord & LENGTH_MASK
+        body = _read_exactly(file, length + padding(length), offset + len(framed), "record")
+        if len(body) < length + padding(length):
+            raise RecordIOError(f"truncated record at byte offset {offset + len(framed)}")
+        framed += header + body
+        if lrecord >> LENGTH_BITS in (COMPLETE, LAST_PART):
+            records += 1
+    return bytes(framed), True
 
 
 def _dense_slice(

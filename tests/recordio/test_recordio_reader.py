@@ -18,6 +18,7 @@ from include.recordio import (
     Record,
     RecordIOError,
     iter_dense,
+    iter_stream,
     read_dense,
     read_records,
     write_numpy_to_dense_tensor,
@@ -201,31 +202,48 @@ def test_a_map_key_that_is_not_text_is_refused():
         read_records(reference.frame(not_text_key))
 
 
-def _batches_equal(path, batch_rows, features, labels):
-    batches = list(iter_dense(path, batch_rows))
+def _streamed(path, batch_rows):
+    """``iter_stream`` of the file read front to back, as a Pipe-mode channel is."""
+    with path.open("rb") as stream:
+        yield from iter_stream(stream, batch_rows)
+
+
+def _batches_equal(path, batch_rows, features, labels, read=iter_dense):
+    batches = list(read(path, batch_rows))
     assert all(len(batch) <= batch_rows and batch.flags.c_contiguous for batch, _ in batches)
     np.testing.assert_array_equal(np.vstack([batch for batch, _ in batches]), features)
     if labels is not None:
         np.testing.assert_array_equal(np.concatenate([label for _, label in batches]), labels)
 
 
+@pytest.mark.parametrize("read", [iter_dense, _streamed])
 @pytest.mark.parametrize("batch_rows", [1, 3, 7, 1000])
-def test_iter_dense_decodes_a_file_in_bounded_batches(tmp_path, batch_rows):
+def test_iter_dense_decodes_a_file_in_bounded_batches(tmp_path, batch_rows, read):
     rng = np.random.default_rng(3)
     features, labels = rng.normal(size=(7, 784)).astype(np.float32), np.arange(7, dtype=np.int64)
     path = tmp_path / "part.pbr"
     with path.open("wb") as stream:
         write_numpy_to_dense_tensor(stream, features, labels)
 
-    _batches_equal(path, batch_rows, features, labels)
+    _batches_equal(path, batch_rows, features, labels, read)
 
 
-def test_iter_dense_falls_back_to_the_general_reader_where_records_change_shape(tmp_path):
+@pytest.mark.parametrize("read", [iter_dense, _streamed])
+def test_iter_dense_falls_back_to_the_general_reader_where_records_change_shape(tmp_path, read):
     dense, sparse = np.ones((4, 3), np.float32), scipy.sparse.csr_matrix(np.eye(3, dtype=np.float32))
     path = tmp_path / "mixed.pbr"
     with path.open("wb") as stream:
         write_numpy_to_dense_tensor(stream, dense)
         write_spmatrix_to_sparse_tensor(stream, sparse)
 
-    _batches_equal(path, 2, np.vstack([dense, np.eye(3)]), None)
-    assert next(iter_dense(path, 100))[0].shape == (7, 3)
+    _batches_equal(path, 2, np.vstack([dense, np.eye(3)]), None, read)
+    assert next(read(path, 100))[0].shape == (7, 3) if read is iter_dense else (4, 3)
+
+
+def test_iter_stream_names_where_a_stream_is_cut():
+    record = _dense(np.arange(4, dtype=np.float32).reshape(1, 4))
+    assert len(list(iter_stream(io.BytesIO(record * 3), 2))) == 2
+    with pytest.raises(RecordIOError, match=rf"truncated record at byte offset {len(record)}"):
+        list(iter_stream(io.BytesIO(record + record[:-3]), 5))
+    with pytest.raises(RecordIOError, match=r"truncated record header at byte offset 0"):
+        list(iter_stream(io.BytesIO(record[:5]), 5))

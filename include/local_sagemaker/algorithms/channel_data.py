@@ -12,6 +12,7 @@ without labels, as SageMaker's docs tell unsupervised users). Bad or empty data 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,14 @@ from include.local_sagemaker.algorithms import content_types
 from include.local_sagemaker.algorithms.base import Channel, TrainingFailure
 from include.local_sagemaker.algorithms.hyperparameters import client_error
 
+PIPE = "Pipe"
+PIPE_WAIT_SECONDS = 60.0  # how long a pass waits for its pipe to appear
 DEFAULT_CSV_LABEL_SIZE = 1
 COUNTING_BATCH_ROWS = 10_000  # bounded batches for a pass that only counts records
+
+
+# The next pass of each Pipe-mode channel this container reads: a channel's pipes are read in order, once.
+_pipe_passes: dict[Path, int] = {}
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ def read_channel(
     ``feature_dim``, when given, is checked against every file. Raises :class:`TrainingFailure`.
     """
     media_type, parameters, files = _channel_files(channel, supported, default_content_type)
+    files = pass_files(channel, files)
     labels_per_row = _csv_label_size(channel, parameters) if media_type == content_types.CSV else None
     if labels_per_row is not None:
         parts = [_read_csv_file(path, labels_per_row) for path in files]
@@ -81,13 +89,44 @@ def stream_channel(
     return ChannelStream(channel, files, feature_dim, labels_per_row)
 
 
+def pass_files(channel: Channel, files: list[Path] | None) -> list[Path]:
+    """What one pass over ``channel`` reads: its ``files``, or for a Pipe-mode channel (``files`` None) the
+    next of its pipes ``<channel>_0``, ``<channel>_1``, … waiting for the pipe to appear
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html:
+    "If the file for a given epoch doesn't exist yet, your code may need to retry")."""
+    if files is not None:
+        return files
+    epoch = _pipe_passes.get(channel.path, 0)
+    _pipe_passes[channel.path] = epoch + 1
+    pipe = channel.path.with_name(f"{channel.name}_{epoch}")
+    deadline = time.monotonic() + PIPE_WAIT_SECONDS
+    while not pipe.exists():
+        if time.monotonic() > deadline:
+            raise client_error(
+                f"No data in channel '{channel.name}': its Pipe-mode pipe {pipe} did not appear "
+                f"within {PIPE_WAIT_SECONDS:.0f} s",
+                cause="FileNotFoundError",
+            )
+        time.sleep(0.01)
+    return [pipe]
+
+
 def host_shard(channel: Channel, feature_dim: int | None, distributed: bool) -> ChannelStream | None:
     """:func:`stream_channel` of this host's share of ``channel``; None when it is a host of a multi-host job
     that received none of the channel's objects (``ShardedByS3Key`` over more hosts than objects, which
-    SageMaker allows: "some nodes won't get any data"). A single host without data fails as ever."""
-    if distributed and not channel.files():
+    SageMaker allows: "some nodes won't get any data"). A single host without data fails as ever.
+
+    A Pipe-mode channel tells only by its data: its first pass is opened and, unless it is empty, closed
+    after one byte (the passes that follow carry the same objects)."""
+    if distributed and not (_pipe_has_data(channel) if channel.input_mode == PIPE else channel.files()):
         return None
     return stream_channel(channel, feature_dim)
+
+
+def _pipe_has_data(channel: Channel) -> bool:
+    (pipe,) = pass_files(channel, None)
+    with pipe.open("rb") as stream:
+        return bool(stream.read(1))
 
 
 class LabelledRecords(Protocol):
@@ -97,7 +136,8 @@ class LabelledRecords(Protocol):
 
 
 class ChannelStream:
-    """A channel read batch by batch: every pass over :meth:`batches` reads the files again, in order.
+    """A channel read batch by batch: every pass over :meth:`batches` reads the files again, in order (a
+    Pipe-mode channel's next pipe).
 
     recordIO files are memory-mapped read-only and decoded a slice of records at a time with the codec's
     dense reader (files of same-shaped dense records, what the SDK writes; any other recordIO file is
@@ -108,7 +148,7 @@ class ChannelStream:
     """
 
     def __init__(
-        self, channel: Channel, files: list[Path], feature_dim: int | None, csv_label_size: int | None
+        self, channel: Channel, files: list[Path] | None, feature_dim: int | None, csv_label_size: int | None
     ):
         self.channel = channel
         self.files = files
@@ -137,7 +177,8 @@ class ChannelStream:
     def _batches(self, batch_rows: int, with_labels: bool) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         pending: list[tuple[np.ndarray, np.ndarray | None]] = []
         pending_rows = total = 0
-        for path in self.files:
+        files = pass_files(self.channel, self.files)
+        for path in files:
             for features, labels in self._file_chunks(path, batch_rows, with_labels):
                 total += len(features)
                 while len(features):
@@ -151,7 +192,7 @@ class ChannelStream:
         if pending:
             yield _joined(pending, with_labels)
         if not total:
-            raise _no_records(self.channel, self.files)
+            raise _no_records(self.channel, files)
         self._rows = total
 
     def _file_chunks(
@@ -209,7 +250,9 @@ def _joined(
 
 def _channel_files(
     channel: Channel, supported: tuple[str, ...], default_content_type: str
-) -> tuple[str, dict, list[Path]]:
+) -> tuple[str, dict, list[Path] | None]:
+    """The channel's media type, its parameters and its files (None for a Pipe-mode channel, whose every
+    pass is a pipe of its own: :func:`pass_files`)."""
     media_type, parameters = content_types.parse(channel.content_type or default_content_type)
     if media_type not in supported:
         accepted = ", ".join(supported)
@@ -218,6 +261,8 @@ def _channel_files(
             f"of channel '{channel.name}'; this algorithm reads: {accepted}",
             cause="KeyError",
         )
+    if channel.input_mode == PIPE:
+        return media_type, parameters, None
     files = channel.files() if channel.path.is_dir() else []
     if not files:
         raise client_error(
@@ -324,9 +369,7 @@ def _read_csv_file(path: Path, labels_per_row: int) -> ChannelData:
 
 
 def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    from include.recordio import iter_dense  # imported here so CSV-only jobs do not need the codec
-
-    batches = iter_dense(path, chunk_rows)
+    batches = recordio_file_batches(path, chunk_rows)
     first_row = 0
     while True:
         try:
@@ -340,6 +383,18 @@ def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, 
         _check_finite(path, features, "record", "feature", first_row)
         first_row += len(features)
         yield features, None if labels is None else np.asarray(labels, dtype=np.float64)
+
+
+def recordio_file_batches(path: Path, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """The codec's batches of a recordIO file; a named pipe (a Pipe-mode pass, a FastFile object here) is
+    read front to back, as it cannot be mapped."""
+    from include.recordio import iter_dense, iter_stream  # here: CSV-only jobs do not need the codec
+
+    if not path.is_fifo():
+        yield from iter_dense(path, batch_rows)
+        return
+    with path.open("rb", buffering=1 << 20) as stream:
+        yield from iter_stream(stream, batch_rows)
 
 
 def _unreadable_recordio(path: Path, error: Exception) -> TrainingFailure:
@@ -386,7 +441,10 @@ def _csv_chunks(
 
 
 def _locate_bad_csv_value(path: Path, error: Exception) -> str:
-    """pandas names the bad value but not where it is; find the first line and column that is not a number."""
+    """pandas names the bad value but not where it is; find the first line and column that is not a number
+    (a pipe cannot be read again: its error is pandas')."""
+    if path.is_fifo():
+        return str(error)
     with path.open("r", errors="replace") as stream:
         for line_number, line in enumerate(stream, start=1):
             for column, cell in enumerate(line.rstrip("\r\n").split(","), start=1):

@@ -35,6 +35,7 @@ import xgboost as xgb
 from sklearn.datasets import load_svmlight_file
 
 from include.local_sagemaker.algorithms.base import Channel, TrainingFailure
+from include.local_sagemaker.algorithms.channel_data import PIPE, pass_files, recordio_file_batches
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import user_error
 
 LIBSVM, CSV, PARQUET, RECORDIO_PROTOBUF = "libsvm", "csv", "parquet", "recordio-protobuf"
@@ -107,12 +108,31 @@ def read_dmatrix(
     raw data nor a concatenated copy of it is ever held. Without, a ``DMatrix`` of the raw values (what the
     other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`TrainingFailure`.
     """
-    files = [path for path in data_files(channel) if path.stat().st_size > 0]
+    if data_format.kind == PARQUET and (
+        channel.input_mode == PIPE or any(map(Path.is_fifo, data_files(channel)))
+    ):
+        # The container reads it (mlio); here Parquet needs a seekable file, which a pipe is not.
+        raise user_error(
+            f"The local engine reads Parquet only from files: channel '{channel.name}' is a Pipe-mode or "
+            "FastFile channel. Use File input mode for Parquet, or CSV or recordIO-protobuf."
+        )
+    if channel.input_mode == PIPE:
+        if data_format.kind == LIBSVM:
+            # The container's own refusal (sagemaker-xgboost-container, data_utils.get_libsvm_dmatrix); it
+            # reads Pipe-mode channels of CSV, Parquet and recordIO-protobuf (VALID_PIPED_CONTENT_TYPES).
+            raise user_error("Pipe mode not supported for LibSVM.")
+        batches = ChannelBatches(channel, None, data_format.kind, csv_weights)
+        return _dmatrix(batches, data_format, max_bin)
+    # A FastFile object is a named pipe here, whose size shows only when read.
+    files = [path for path in data_files(channel) if path.is_fifo() or path.stat().st_size > 0]
     if not files:
         raise user_error(
             f"No data in {_CHANNEL_WORDS.get(channel.name, channel.name)} channel path {channel.path}"
         )
-    batches = ChannelBatches(channel, files, data_format.kind, csv_weights)
+    return _dmatrix(ChannelBatches(channel, files, data_format.kind, csv_weights), data_format, max_bin)
+
+
+def _dmatrix(batches: ChannelBatches, data_format: ChannelFormat, max_bin: int | None) -> xgb.DMatrix:
     try:
         if max_bin is None:
             return xgb.DMatrix(batches)
@@ -131,7 +151,7 @@ class ChannelBatches(xgb.DataIter):
     columns, that is one more than the largest index in the files, found by a first pass.
     """
 
-    def __init__(self, channel: Channel, files: list[Path], kind: str, csv_weights: int = 0):
+    def __init__(self, channel: Channel, files: list[Path] | None, kind: str, csv_weights: int = 0):
         super().__init__(release_data=True)
         self.channel, self.files, self.kind, self.csv_weights = channel, files, kind, csv_weights
         self._width: int | None = None
@@ -152,14 +172,15 @@ class ChannelBatches(xgb.DataIter):
 
     def _read(self) -> Iterator[tuple]:
         try:
+            files = pass_files(self.channel, self.files)  # a Pipe-mode channel's next pipe
             if self.kind == LIBSVM:
                 batches = self._libsvm()
             elif self.kind == CSV:
-                batches = _csv_batches(self.files, self.csv_weights)
+                batches = _csv_batches(files, self.csv_weights)
             elif self.kind == PARQUET:
-                batches = _parquet_batches(self.files)
+                batches = _parquet_batches(files)
             else:
-                batches = _recordio_batches(self.files)
+                batches = _recordio_batches(files)
             rows = 0
             for features, labels, weights in batches:
                 if labels is None:
@@ -265,29 +286,16 @@ def _libsvm_line_problem(content: str) -> str | None:
 
 
 def _csv_batches(files: list[Path], csv_weights: int) -> Iterator[tuple]:
-    with files[0].open("r", errors="ignore") as stream:
-        first_line = stream.readline()
-    try:
-        delimiter = csv.Sniffer().sniff(first_line).delimiter
-    except csv.Error as error:
-        raise user_error(f"Could not determine delimiter on line {first_line[:50]}:\n{error}") from None
+    delimiter = None
     first_feature = 2 if csv_weights == 1 else 1
     width = None
     for path in files:
-        try:
-            chunks = pd.read_csv(
-                path, header=None, sep=delimiter, dtype=np.float32, engine="c", chunksize=BATCH_ROWS
-            )
-        except pd.errors.EmptyDataError:
-            continue
-        with chunks:
-            while True:
-                try:
-                    values = next(chunks).to_numpy(dtype=np.float32)
-                except StopIteration:
-                    break
-                except ValueError as error:
-                    raise ValueError(_locate_bad_csv_cell(path, delimiter, error)) from None
+        # Each file is read once, front to back, the delimiter sniffed from the first file's buffered start:
+        # a pipe (a Pipe-mode pass, a FastFile object) cannot be read twice.
+        with path.open("rb", buffering=1 << 20) as stream:
+            if delimiter is None:
+                delimiter = _sniff_delimiter(stream.peek(1 << 16))
+            for values in _csv_values(path, stream, delimiter):
                 if width is not None and values.shape[1] != width:
                     raise ValueError(
                         f"files have different numbers of columns: {sorted({width, values.shape[1]})}"
@@ -297,8 +305,36 @@ def _csv_batches(files: list[Path], csv_weights: int) -> Iterator[tuple]:
                 yield np.ascontiguousarray(values[:, first_feature:]), values[:, 0].copy(), weights
 
 
+def _sniff_delimiter(buffered: bytes) -> str:
+    first_line = buffered.split(b"\n", 1)[0].decode(errors="ignore")
+    try:
+        return csv.Sniffer().sniff(first_line).delimiter
+    except csv.Error as error:
+        raise user_error(f"Could not determine delimiter on line {first_line[:50]}:\n{error}") from None
+
+
+def _csv_values(path: Path, stream, delimiter: str) -> Iterator[np.ndarray]:
+    try:
+        chunks = pd.read_csv(
+            stream, header=None, sep=delimiter, dtype=np.float32, engine="c", chunksize=BATCH_ROWS
+        )
+    except pd.errors.EmptyDataError:
+        return
+    with chunks:
+        while True:
+            try:
+                yield next(chunks).to_numpy(dtype=np.float32)
+            except StopIteration:
+                return
+            except ValueError as error:
+                raise ValueError(_locate_bad_csv_cell(path, delimiter, error)) from None
+
+
 def _locate_bad_csv_cell(path: Path, delimiter: str, error: Exception) -> str:
-    """pandas names the bad value but not where it is: find the first cell that is not a number."""
+    """pandas names the bad value but not where it is: find the first cell that is not a number (a pipe
+    cannot be read again: its error is pandas')."""
+    if path.is_fifo():
+        return f"{path.name}: {error}"
     with path.open("r", errors="replace") as stream:
         for number, line in enumerate(stream, start=1):
             for column, cell in enumerate(line.rstrip("\r\n").split(delimiter), start=1):
@@ -322,9 +358,8 @@ def _parquet_batches(files: list[Path]) -> Iterator[tuple]:
 
 
 def _recordio_batches(files: list[Path]) -> Iterator[tuple]:
-    from include.recordio import iter_dense
 
     for path in files:
-        for features, labels in iter_dense(path, BATCH_ROWS):
+        for features, labels in recordio_file_batches(path, BATCH_ROWS):
             features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
             yield features, None if labels is None else np.asarray(labels, dtype=np.float32), None

@@ -1,0 +1,276 @@
+"""Pipe and FastFile input modes: channels streamed from the object store while the container reads them."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from engine_support import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
+from kmeans_support import blob_rows, csv_bytes
+
+from include.local_sagemaker.object_store import ObjectStore
+from include.recordio import write_numpy_to_dense_tensor
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+BUCKET = "input-modes"
+
+# Reads two passes of the Pipe-mode channel ``train`` as a SageMaker script does, and records what it saw:
+# the bytes and digest of each pass, and, half-way through the first, what the data directory holds.
+PIPE_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, json, os, stat, sys, time
+
+    channel = os.environ["SM_CHANNEL_TRAIN"]
+    data_dir = os.path.dirname(channel)
+    mode = json.loads(os.environ["SM_INPUT_DATA_CONFIG"])["train"]["TrainingInputMode"]
+    stop_after = int(os.environ.get("SM_HP_STOP_AFTER", "0"))
+    seen = {"mode": mode, "passes": []}
+    for epoch in range(2):
+        digest, size = hashlib.sha256(), 0
+        with open(f"{channel}_{epoch}", "rb") as pipe:
+            while chunk := pipe.read(65536):
+                digest.update(chunk)
+                size += len(chunk)
+                if stop_after and size >= stop_after:
+                    if os.environ.get("SM_HP_FAIL"):
+                        sys.exit("failing half-way through a pass")
+                    time.sleep(600)
+                if epoch == 0 and "listing" not in seen and size > 1_000_000:
+                    seen["listing"] = {
+                        name: stat.S_ISFIFO(os.stat(os.path.join(data_dir, name)).st_mode)
+                        for name in sorted(os.listdir(data_dir))
+                    }
+                    seen["disk_bytes"] = sum(
+                        os.path.getsize(os.path.join(root, name))
+                        for root, _, names in os.walk(os.path.dirname(data_dir))
+                        for name in names
+                        if stat.S_ISREG(os.stat(os.path.join(root, name)).st_mode)
+                    )
+        seen["passes"].append([size, digest.hexdigest()])
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as out:
+        json.dump(seen, out)
+    """
+)
+
+# Lists the FastFile channel and reads one of its objects twice.
+FASTFILE_SCRIPT = textwrap.dedent(
+    """
+    import json, os
+
+    channel = os.environ["SM_CHANNEL_TRAIN"]
+    seen = {
+        "mode": json.loads(os.environ["SM_INPUT_DATA_CONFIG"])["train"]["TrainingInputMode"],
+        "listing": sorted(os.listdir(channel)),
+        "reads": [open(os.path.join(channel, "a.csv")).read() for _ in range(2)],
+    }
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as out:
+        json.dump(seen, out)
+    """
+)
+
+
+def _sourcedir(script: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("train.py")
+        info.size = len(script.encode())
+        archive.addfile(info, io.BytesIO(script.encode()))
+    return buffer.getvalue()
+
+
+def _recordio(rows: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    write_numpy_to_dense_tensor(buffer, rows.astype(np.float32))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bucket(s3) -> str:
+    s3.create_bucket(Bucket=BUCKET)
+    rows, _ = blob_rows(1000, seed=1)
+    # Two objects, so that a pass is their concatenation.
+    s3.put_object(Bucket=BUCKET, Key="kmeans/train/part-0", Body=_recordio(rows[::2]))
+    s3.put_object(Bucket=BUCKET, Key="kmeans/train/part-1", Body=_recordio(rows[1::2]))
+    s3.put_object(Bucket=BUCKET, Key="kmeans/test/rows.csv", Body=csv_bytes(blob_rows(50, seed=2)[0]))
+    rng = np.random.default_rng(3)
+    s3.put_object(Bucket=BUCKET, Key="bytes/train/a.bin", Body=rng.bytes(3_000_000))
+    s3.put_object(Bucket=BUCKET, Key="bytes/train/b.bin", Body=rng.bytes(1_000_003))
+    s3.put_object(Bucket=BUCKET, Key="fastfile/train/a.csv", Body=b"1,2\n3,4\n")
+    s3.put_object(Bucket=BUCKET, Key="fastfile/train/b.csv", Body=b"5,6\n")
+    s3.put_object(Bucket=BUCKET, Key="libsvm/train/rows.txt", Body=b"1 1:0.5\n0 1:0.1\n")
+    labelled = np.column_stack(
+        [np.arange(300) % 2, rng.normal(size=(300, 3)) + (np.arange(300) % 2)[:, None]]
+    )
+    s3.put_object(Bucket=BUCKET, Key="xgboost/train/part-0.csv", Body=csv_bytes(labelled[:150]))
+    s3.put_object(Bucket=BUCKET, Key="xgboost/train/part-1.csv", Body=csv_bytes(labelled[150:]))
+    for name, script in (("pipe", PIPE_SCRIPT), ("fastfile", FASTFILE_SCRIPT)):
+        s3.put_object(Bucket=BUCKET, Key=f"code/{name}.tar.gz", Body=_sourcedir(script))
+    return BUCKET
+
+
+def _channel(name: str, prefix: str, content_type: str | None = None, **fields) -> dict:
+    channel = {
+        "ChannelName": name,
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{prefix}/"}},
+        **fields,
+    }
+    if content_type:
+        channel["ContentType"] = content_type
+    return channel
+
+
+def _job(name: str, image: str, mode: str, channels: list[dict], hyperparameters: dict) -> dict:
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": mode},
+        "RoleArn": ROLE_ARN,
+        "HyperParameters": hyperparameters,
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/output"},
+        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
+    }
+
+
+def _script_job(name: str, script: str, mode: str, prefix: str, **hyperparameters) -> dict:
+    encoded = {key: json.dumps(value) for key, value in hyperparameters.items()}
+    encoded.update(
+        sagemaker_program=json.dumps("train.py"),
+        sagemaker_submit_directory=json.dumps(f"s3://{BUCKET}/code/{script}.tar.gz"),
+    )
+    return _job(name, XGBOOST_IMAGE, mode, [_channel("train", f"{prefix}/train")], encoded)
+
+
+def _model_file(s3, described: dict, name: str) -> bytes:
+    uri = described["ModelArtifacts"]["S3ModelArtifacts"]
+    key = uri.split(f"s3://{BUCKET}/", 1)[1]
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        return archive.extractfile(name).read()
+
+
+@pytest.fixture
+def fetches(monkeypatch) -> list[str]:
+    """The keys the engine streams from the object store (Pipe passes, FastFile reads), in order."""
+    keys: list[str] = []
+    original = ObjectStore.stream
+
+    def recording(self, bucket, key, chunk_bytes):
+        keys.append(key)
+        return original(self, bucket, key, chunk_bytes)
+
+    monkeypatch.setattr(ObjectStore, "stream", recording)
+    return keys
+
+
+def _kmeans(sagemaker, unique, mode: str) -> dict:
+    name = unique(f"kmeans-{mode.lower()}")
+    channels = [
+        _channel("train", "kmeans/train", "application/x-recordio-protobuf"),
+        _channel("test", "kmeans/test", "text/csv;label_size=0"),
+    ]
+    hyperparameters = {"k": "3", "feature_dim": "2", "mini_batch_size": "300", "epochs": "3"}
+    sagemaker.create_training_job(**_job(name, KMEANS_IMAGE, mode, channels, hyperparameters))
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    return {metric["MetricName"]: metric["Value"] for metric in described["FinalMetricDataList"]}
+
+
+def test_kmeans_trains_alike_in_every_input_mode(sagemaker, unique, bucket, fetches):
+    file_mode = _kmeans(sagemaker, unique, "File")
+    for mode in ("Pipe", "FastFile"):
+        fetches.clear()
+        assert _kmeans(sagemaker, unique, mode) == pytest.approx(file_mode, rel=1e-6), mode
+        # Streamed, not downloaded: every pass of k-means (count, sample, 3 epochs, assignment) fetched the
+        # objects again, and the test channel once.
+        assert fetches.count("kmeans/train/part-0") >= 5
+        assert fetches.count("kmeans/test/rows.csv") == 1
+    assert file_mode["test:msd"] < 1.0
+
+
+def test_a_host_whose_pipe_is_empty_joins_a_sharded_kmeans_job(sagemaker, unique, bucket):
+    name = unique("kmeans-pipe-3i")
+    train = _channel("train", "kmeans/train", "application/x-recordio-protobuf")
+    train["DataSource"]["S3DataSource"]["S3DataDistributionType"] = "ShardedByS3Key"  # 2 objects, 3 hosts
+    request = _job(
+        name, KMEANS_IMAGE, "Pipe", [train], {"k": "3", "feature_dim": "2", "mini_batch_size": "300"}
+    )
+    request["ResourceConfig"]["InstanceCount"] = 3
+    sagemaker.create_training_job(**request)
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+
+
+def test_a_script_reads_a_pipe_per_pass_and_nothing_lands_on_disk(sagemaker, s3, unique, bucket):
+    name = unique("pipe-script")
+    sagemaker.create_training_job(**_script_job(name, "pipe", "Pipe", "bytes"))
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    seen = json.loads(_model_file(s3, described, "seen.json"))
+
+    objects = [
+        s3.get_object(Bucket=BUCKET, Key=f"bytes/train/{n}")["Body"].read() for n in ("a.bin", "b.bin")
+    ]
+    concatenated = b"".join(objects)
+    expected = [len(concatenated), hashlib.sha256(concatenated).hexdigest()]
+    assert seen["mode"] == "Pipe"
+    assert seen["passes"] == [expected, expected]
+    # Half-way through the first pass: the pass's pipe and the next one's, no channel directory, no files.
+    assert seen["listing"] == {"train_0": True, "train_1": True}
+    assert seen["disk_bytes"] < 100_000  # the config files only; the channel holds 4 MB
+
+
+@pytest.mark.parametrize("ending", ["Stopped", "Failed"])
+def test_a_pipe_job_stopped_or_failed_mid_pass_ends_its_feed_and_removes_its_pipes(
+    sagemaker, unique, bucket, engine, ending
+):
+    name = unique(f"pipe-{ending.lower()}")
+    failing = {"fail": "yes"} if ending == "Failed" else {}
+    sagemaker.create_training_job(**_script_job(name, "pipe", "Pipe", "bytes", stop_after=65536, **failing))
+    job_dir = engine.training.work_root / name
+    if ending == "Stopped":
+        wait_for(lambda: (job_dir / "algo-1/opt/ml/input/data/train_1").exists())
+        sagemaker.stop_training_job(TrainingJobName=name)
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == ending, described.get("FailureReason")
+    wait_for(lambda: not any(t.name.startswith("channel-feed-") for t in threading.enumerate()), timeout=15)
+    assert not (job_dir / "algo-1/opt/ml/input/data").exists()
+    assert not [path for path in engine.training.work_root.rglob("*") if path.is_fifo()]
+
+
+def test_fastfile_fetches_an_object_when_it_is_opened_and_never_one_left_unread(
+    sagemaker, s3, unique, bucket, fetches
+):
+    name = unique("fastfile-script")
+    sagemaker.create_training_job(**_script_job(name, "fastfile", "FastFile", "fastfile"))
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    seen = json.loads(_model_file(s3, described, "seen.json"))
+    assert seen == {"mode": "File", "listing": ["a.csv", "b.csv"], "reads": ["1,2\n3,4\n", "1,2\n3,4\n"]}
+    time.sleep(0.2)
+    assert fetches.count("fastfile/train/a.csv") == 2
+    assert "fastfile/train/b.csv" not in fetches
+
+
+def test_xgboost_reads_csv_in_pipe_mode_and_refuses_libsvm_as_its_container_does(sagemaker, unique, bucket):
+    hyperparameters = {"num_round": "2", "objective": "binary:logistic"}
+    csv_job, libsvm_job = unique("xgboost-pipe-csv"), unique("xgboost-pipe-libsvm")
+    for name, prefix, content_type in (
+        (csv_job, "xgboost", "text/csv"),
+        (libsvm_job, "libsvm", "text/libsvm"),
+    ):
+        channels = [_channel(channel, f"{prefix}/train", content_type) for channel in ("train", "validation")]
+        sagemaker.create_training_job(**_job(name, XGBOOST_IMAGE, "Pipe", channels, hyperparameters))
+    described = wait_for_job(sagemaker, csv_job)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert {metric["MetricName"] for metric in described["FinalMetricDataList"]} >= {"validation:logloss"}
+    described = wait_for_job(sagemaker, libsvm_job)
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["FailureReason"] == "ClientError: Pipe mode not supported for LibSVM."
