@@ -143,7 +143,12 @@ def pca_kmeans_mnist():
             body = projected_recordio(read_object(projected), read_object(digits), components)
             stored = write_object(run["projections"] + digits.rsplit("/", 1)[-1], body)
             keys.append(stored.removeprefix(f"s3://{run['bucket']}/"))
-        return {"s3_uri": run["projections"], "keys": keys, "rows": train["rows"]}
+        return {
+            "s3_uri": run["projections"],
+            "keys": keys,
+            "records": train["records"],
+            "feature_dim": components,
+        }
 
     @task
     def kmeans_training_request(run: dict, projections: dict, params=None) -> dict:

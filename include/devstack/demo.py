@@ -17,8 +17,8 @@ import boto3
 
 from include.devstack.processes import PidFile, ProcessSpec, free_port, responds, start, stop, wait_until
 from include.devstack.settings import REPO, local_connection
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
+from include.sagemaker_requests.target import LOCAL_BUCKET
 
 DAG_ID = "kmeans_mnist"
 

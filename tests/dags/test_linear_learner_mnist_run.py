@@ -7,8 +7,8 @@ import pytest
 from dag_support import fast_dag, left_deployed, read_json
 
 from include.recordio import read_dense
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
+from include.sagemaker_requests.target import LOCAL_BUCKET
 
 pytestmark = pytest.mark.slow
 
