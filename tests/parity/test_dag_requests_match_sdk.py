@@ -19,7 +19,6 @@ from pathlib import PurePosixPath
 
 import boto3
 import pytest
-from comparison import ABSENT, Allowed, Renamed, compare, same_number
 
 from include.sagemaker_requests.image_uris import DEFAULT_VERSIONS
 from include.sagemaker_requests.names import run_names
@@ -27,6 +26,7 @@ from include.sagemaker_requests.source_dir import ARCHIVE_NAME
 from include.sagemaker_requests.target import LOCAL_BUCKET
 from include.sweeps.grid import expand
 from include.training_scripts import MNIST_ENTRY_POINTS
+from tests.support.request_comparison import ABSENT, Allowed, Renamed, compare, same_number
 
 pytestmark = pytest.mark.slow
 
