@@ -24,8 +24,8 @@ import numpy as np
 from include.local_sagemaker.engine import LocalSageMaker
 from include.mnist.sample import read_sample
 from include.sagemaker_requests import configs
-from include.sagemaker_requests.deployment import LOCAL_ROLE_ARN
 from include.sagemaker_requests.image_uris import image_uri
+from include.sagemaker_requests.target import LOCAL_ROLE_ARN
 
 IMAGE = image_uri("kmeans", "us-east-1")
 SINGLE_CALLS = 1000

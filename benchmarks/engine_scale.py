@@ -54,8 +54,8 @@ from include.local_sagemaker.command import serve_command
 from include.mnist.sample import read_sample
 from include.recordio import write_numpy_to_dense_tensor
 from include.sagemaker_requests import configs
-from include.sagemaker_requests.deployment import LOCAL_ROLE_ARN
 from include.sagemaker_requests.image_uris import image_uri
+from include.sagemaker_requests.target import LOCAL_ROLE_ARN
 
 REPO = Path(__file__).resolve().parent.parent
 RECORDIO = "application/x-recordio-protobuf"

@@ -30,17 +30,15 @@ Retries are safe: a retried training or tuning task waits for the job its first 
 
 from __future__ import annotations
 
-from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
 from airflow.sdk import Param, dag, task
 
 from include.sagemaker_requests import configs
-from include.sweeps.entries import training_entry
-from include.sweeps.grid import expand, point_label
-from include.sweeps.tuning import STRATEGIES, tuned_point, tuning_children, tuning_job
+from include.sweeps.tuning import STRATEGIES, tuning_job
 from mnist_workflows import form
 from mnist_workflows.planning import plan_run
 from mnist_workflows.spec import KMEANS_SWEEP as SPEC
+from mnist_workflows.sweep import collect_results, grid_points
 from mnist_workflows.training import ingest_mnist, recordio_channels
 from operators.leaderboard import LeaderboardOperator
 from operators.sagemaker_resumable import ResumableTrainingOperator, ResumableTuningOperator
@@ -49,27 +47,7 @@ FEATURE_DIM = 784
 OBJECTIVE = SPEC.metric
 # Airflow fixes a mapped task's concurrency when the file is parsed, so a param cannot change it.
 MAPPED_PARALLEL_JOBS = 4
-# k-means hyperparameters a grid may sweep (SPEC.swept); feature_dim is fixed by the data.
-SWEEPABLE = SPEC.swept
 POINT_TAG = "sweep-point"
-
-
-def grid_points(plan) -> dict:
-    """The grid's points, checked and expanded, each with its values, label and training job's name."""
-    points = expand(plan.params["grid"], allowed=SWEEPABLE)
-    if not points:
-        raise ValueError("The grid is empty: give at least one hyperparameter and its values")
-    return {
-        "points": [
-            {
-                "index": index,
-                "values": point,
-                "label": point_label(point),
-                "training_job": plan.stage(f"p{index}").training_job,
-            }
-            for index, point in enumerate(points)
-        ]
-    }
 
 
 @dag(
@@ -85,7 +63,7 @@ def grid_points(plan) -> dict:
             title="Hyperparameter grid",
             section=form.SWEEP,
             description="Hyperparameter name → list of values; every combination is trained once. "
-            f"Names: {', '.join(SWEEPABLE)}.",
+            f"Names: {', '.join(SPEC.swept)}.",
         ),
         "strategy": Param(
             "mapped",
@@ -120,18 +98,11 @@ def grid_points(plan) -> dict:
             ),
         ),
         **form.instance_type("Of every training job."),
-        "leaderboard": Param(
-            SPEC.leaderboard,
-            type="string",
-            pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
-            title="Leaderboard",
-            section=form.SWEEP,
-            description="Name of the shared leaderboard under s3://<bucket>/leaderboards/.",
-        ),
+        **form.leaderboard(SPEC),
     },
 )
 def kmeans_sweep():
-    run = plan_run(SPEC, extra=grid_points)
+    run = plan_run(SPEC, extra=grid_points(SPEC.swept))
     data = ingest_mnist(run, formats=["recordio"], splits=["train", "test"]).output
 
     def point_request(run: dict, data: dict, params: dict, name: str, values: dict) -> dict:
@@ -198,36 +169,11 @@ def kmeans_sweep():
     # The tuning trigger polls at most 480 times, so 15 s allows a tuning job up to two hours.
     tune = ResumableTuningOperator(task_id="tune", config=tuning, check_interval=15, deferrable=True)
 
-    @task(trigger_rule="none_failed_min_one_success")
-    def collect_results(run: dict, trained=None, tuned=None, params=None) -> list[dict]:
-        """A leaderboard entry per trained point, from the mapped jobs or the tuning job's children."""
-        if tuned:
-            children = tuning_children(SageMakerHook().conn, tuned["Tuning"]["HyperParameterTuningJobName"])
-            results = [
-                (*tuned_point(params["grid"], summary["TunedHyperParameters"]), job)
-                for summary, job in children
-                if job["TrainingJobStatus"] == "Completed"
-            ]
-            strategy = f"tuning:{params['tuning_strategy']}"
-        else:
-            results = [
-                (point["index"], point["values"], job["Training"])
-                for point, job in zip(run["points"], trained, strict=True)
-            ]
-            strategy = "mapped"
-        entries = [
-            training_entry(job, values, sweep_point=index, strategy=strategy)
-            for index, values, job in results
-        ]
-        if not any(entry["metrics"].get(OBJECTIVE) is not None for entry in entries):
-            raise ValueError(f"No training job of this sweep reported {OBJECTIVE}; nothing to rank")
-        return entries
-
     record_leaderboard = LeaderboardOperator(
         task_id="record_leaderboard",
         bucket=run["bucket"],
         leaderboard="{{ params.leaderboard }}",
-        entries=collect_results(run, train.output, tune.output),
+        entries=collect_results(run, train.output, tune.output, objective=OBJECTIVE),
         metric=OBJECTIVE,
         direction=SPEC.direction,
     )

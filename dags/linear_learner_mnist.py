@@ -142,8 +142,8 @@ def linear_learner_mnist():
             run,
             params,
             channels=[
-                configs.s3_channel("train", train["s3_prefix"], RECORDIO),
-                configs.s3_channel("validation", validation["s3_prefix"], RECORDIO),
+                configs.s3_channel("train", train["s3_uri"], RECORDIO),
+                configs.s3_channel("validation", validation["s3_uri"], RECORDIO),
             ],
             hyperparameters={
                 "predictor_type": "binary_classifier",

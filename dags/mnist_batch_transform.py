@@ -62,7 +62,7 @@ from mnist_workflows.script_mode import (
 )
 from mnist_workflows.spec import MNIST_BATCH_TRANSFORM as SPEC
 from mnist_workflows.training import ingest_mnist, register_model, train
-from mnist_workflows.transform import transform, transform_outputs
+from mnist_workflows.transform import transform, transform_outputs, transform_plan
 from mnist_workflows.validation import read_each, read_object, write_object
 from operators.sagemaker_cleanup import SageMakerCleanupOperator
 
@@ -72,11 +72,9 @@ CSV = "text/csv"
 
 def plan_script_mode(plan) -> dict:
     """The framework's images, code and serving container, and the transform's names."""
-    return {
-        **framework_plan(plan, plan.hyperparameters["framework"]),
-        "transform_job": f"{plan.names.training_job}-transform",
-        "transform_output": f"{plan.prefix}/transform",
-    }
+    return framework_plan(plan, plan.hyperparameters["framework"]) | transform_plan(
+        plan.names, f"{plan.prefix}/transform"
+    )
 
 
 @dag(

@@ -46,7 +46,7 @@ from mnist_workflows.planning import plan_run
 from mnist_workflows.reports import clustering_report
 from mnist_workflows.spec import PCA_KMEANS_MNIST as SPEC
 from mnist_workflows.training import ingest_mnist, recordio_channels, register_model, train, training_job
-from mnist_workflows.transform import transform, transform_outputs
+from mnist_workflows.transform import transform, transform_outputs, transform_plan
 from mnist_workflows.validation import read_object, validate, write_object
 
 FEATURE_DIM = 784
@@ -58,8 +58,7 @@ def transform_locations(plan) -> dict:
     """The PCA transform of the training split: its job's name and where its projections go."""
     pca, kmeans = plan.stage("pca"), plan.stage("kmeans")
     return {
-        "transform_job": f"{pca.training_job}-transform",
-        "transform_output": f"{plan.bucket_uri}/{pca.s3_prefix}/transform/train/",
+        **transform_plan(pca, f"{plan.bucket_uri}/{pca.s3_prefix}/transform/train/"),
         "projections": f"{plan.bucket_uri}/{kmeans.s3_prefix}/projections/train/",
     }
 
@@ -143,7 +142,12 @@ def pca_kmeans_mnist():
             body = projected_recordio(read_object(projected), read_object(digits), components)
             stored = write_object(run["projections"] + digits.rsplit("/", 1)[-1], body)
             keys.append(stored.removeprefix(f"s3://{run['bucket']}/"))
-        return {"s3_uri": run["projections"], "keys": keys, "rows": train["rows"]}
+        return {
+            "s3_uri": run["projections"],
+            "keys": keys,
+            "records": train["records"],
+            "feature_dim": components,
+        }
 
     @task
     def kmeans_training_request(run: dict, projections: dict, params=None) -> dict:

@@ -1,7 +1,8 @@
 """``make demo``: run ``kmeans_mnist`` end to end, offline, against a local engine started for the occasion.
 
-Prints a summary whose last line is one JSON object (dag_id, run_id, state, clustering metrics,
-report_path, endpoints_left) and exits non-zero unless the run succeeded and left no endpoint behind.
+Prints each task as it starts and ends (see :mod:`include.devstack.progress`), then a summary whose last
+line is one JSON object (dag_id, run_id, state, clustering metrics, report_path, endpoints_left); exits
+non-zero unless the run succeeded and left no endpoint behind.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 import boto3
 
 from include.devstack.processes import PidFile, ProcessSpec, free_port, responds, start, stop, wait_until
+from include.devstack.progress import latest_run_id, watch
 from include.devstack.settings import REPO, local_connection
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
+from include.sagemaker_requests.target import LOCAL_BUCKET
 
 DAG_ID = "kmeans_mnist"
 
@@ -87,18 +89,28 @@ def run_demo(root: Path = REPO / ".local" / "demo") -> int:
         subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL
         )
-        print(f"Running {DAG_ID} with dag.test() ...", flush=True)
-        completed = subprocess.run(
-            [sys.executable, "-c", _RUN_DAG, str(REPO / "dags"), DAG_ID],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        (root / "logs" / "dag-test.log").write_text(completed.stdout + completed.stderr)
-        marker = [line for line in completed.stdout.splitlines() if line.startswith("DEMO_RESULT ")]
+        log = root / "logs" / "dag-test.log"
+        print(f"Running {DAG_ID} with dag.test(), times in UTC (log: {log}) ...", flush=True)
+        database = home / "airflow.db"
+        previous_run = latest_run_id(database, DAG_ID)
+        with log.open("w") as output:
+            run = subprocess.Popen(
+                [sys.executable, "-c", _RUN_DAG, str(REPO / "dags"), DAG_ID],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                watch(run, database, DAG_ID, previous_run)
+            finally:
+                if run.poll() is None:  # the watch was interrupted: the run goes with it
+                    run.kill()
+                    run.wait()
+        printed = log.read_text()
+        marker = [line for line in printed.splitlines() if line.startswith("DEMO_RESULT ")]
         if not marker:
-            print(completed.stderr[-4000:], file=sys.stderr)
+            print(printed[-4000:], file=sys.stderr)
             outcome = {"run_id": None, "state": "error"}
         else:
             outcome = json.loads(marker[-1].removeprefix("DEMO_RESULT "))

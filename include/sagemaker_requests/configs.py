@@ -92,7 +92,7 @@ def endpoint(*, name: str, config_name: str) -> dict:
     return {"EndpointName": name, "EndpointConfigName": config_name}
 
 
-def deployment(
+def deploy_requests(
     *,
     model_name: str,
     endpoint_config_name: str,
@@ -110,11 +110,6 @@ def deployment(
         ),
         "endpoint": endpoint(name=endpoint_name, config_name=endpoint_config_name),
     }
-
-
-def model_artifact(output_path: str, training_job_name: str) -> str:
-    """Where SageMaker puts a job's model: ``<S3OutputPath>/<job>/output/model.tar.gz``."""
-    return f"{output_path.rstrip('/')}/{training_job_name}/output/model.tar.gz"
 
 
 def hyperparameter_value(value: object) -> str:

@@ -37,7 +37,7 @@ class Deployed:
 def deployment_requests(run: dict, train: dict, stage: str = "", params=None) -> dict:
     """CreateModel, CreateEndpointConfig and CreateEndpoint requests for the trained model."""
     prefix = f"{stage}_" if stage else ""
-    return configs.deployment(
+    return configs.deploy_requests(
         model_name=run[f"{prefix}model"],
         endpoint_config_name=run[f"{prefix}endpoint_config"],
         endpoint_name=run[f"{prefix}endpoint"],

@@ -116,3 +116,17 @@ def sweep(spec: WorkflowSpec, *, example: Mapping[str, list]) -> dict[str, Param
     """``sweep_grid`` and ``sweep_start``: a backfill's grid over ``spec.swept`` (see
     :mod:`mnist_workflows.sweep_params`)."""
     return sweep_params(START_DATE, spec.swept, example=example, section=SWEEP)
+
+
+def leaderboard(spec: WorkflowSpec) -> dict[str, Param]:
+    """``leaderboard``: which shared leaderboard a run's results join, ``spec``'s by default."""
+    return {
+        "leaderboard": Param(
+            spec.leaderboard,
+            type="string",
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+            title="Leaderboard",
+            section=SWEEP,
+            description="Name of the shared leaderboard under s3://<bucket>/leaderboards/.",
+        )
+    }

@@ -8,9 +8,9 @@ from typing import Any
 
 from airflow.sdk import Variable, task
 
-from include.sagemaker_requests.deployment import Deployment, deployment
 from include.sagemaker_requests.image_uris import image_uri
 from include.sagemaker_requests.names import RunNames, run_names
+from include.sagemaker_requests.target import Target, read_target
 from mnist_workflows.spec import SWEPT_BY_DATE, WorkflowSpec
 from mnist_workflows.sweep_params import run_sweep
 
@@ -21,7 +21,7 @@ class Plan:
 
     dag_id: str
     run_id: str
-    target: Deployment
+    target: Target
     names: RunNames
     params: Any
     # The run's settled hyperparameters (a DAG swept by date): the params, or its grid point's values.
@@ -66,7 +66,7 @@ def plan_run(
     @task(task_id="plan_run", multiple_outputs=True)
     def plan(dag=None, dag_run=None, params=None) -> dict:
         """Name this run's resources, read where it deploys and settle its hyperparameters."""
-        target = deployment(lambda name, default: Variable.get(name, default=default))
+        target = read_target(lambda name, default: Variable.get(name, default=default))
         names = run_names(dag_run.dag_id, dag_run.run_id)
         sweep = None
         if spec in SWEPT_BY_DATE:

@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from include.sagemaker_requests import batch_transform
+from include.sagemaker_requests.names import RunNames
 from mnist_workflows.training import CHECK_INTERVAL
 from operators.sagemaker_resumable import ResumableTransformOperator
+
+
+def transform_plan(names: RunNames, output: str) -> dict[str, str]:
+    """``plan_run``'s keys of a transform of the model ``names`` trains: ``transform_job``, named after its
+    training job, and ``transform_output``, the S3 prefix it writes its ``.out`` objects under."""
+    return {"transform_job": f"{names.training_job}-transform", "transform_output": output}
 
 
 def transform(config, task_id: str) -> ResumableTransformOperator:

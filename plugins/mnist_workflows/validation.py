@@ -47,12 +47,10 @@ def write_object(uri: str, body: bytes) -> str:
 
 
 def held_out_objects(data: Mapping, data_format: str) -> tuple[str, list[str]]:
-    """Where the test split's objects are: ``(prefix URI, keys)``, from ``MnistToS3Operator``'s result
-    (``outputs.<format>.test``) or from ``ParquetToRecordIOOperator``'s (``s3_prefix``, ``shard_keys``)."""
-    if "outputs" in data:
-        split = data["outputs"][data_format]["test"]
-        return split["s3_uri"], split["keys"]
-    return data["s3_prefix"], data["shard_keys"]
+    """Where the test split's objects are: ``(s3_uri, keys)`` of ``MnistToS3Operator``'s
+    ``outputs.<format>.test``, or of one split's data operator result (``ParquetToRecordIOOperator``)."""
+    split = data["outputs"][data_format]["test"] if "outputs" in data else data
+    return split["s3_uri"], split["keys"]
 
 
 def _read_digits(data_format: str, bodies: Iterable[bytes]):

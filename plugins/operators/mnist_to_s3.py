@@ -12,7 +12,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from include.mnist import DEFAULT_SOURCE, FORMATS, load_mnist, write_dataset
-from include.mnist.dataset import PIXEL_TYPES, SPLIT_NAMES
+from include.mnist.dataset import NUM_FEATURES, PIXEL_TYPES, SPLIT_NAMES
 from include.mnist.writers import DEFAULT_ROWS_PER_SHARD, WrittenSplit
 
 
@@ -27,7 +27,9 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
 
         {"source": ..., "split_rule": ..., "pixels": "float32", "sizes": {"train": n, ...},
          "outputs": {<format>: {<split>: {"s3_uri": "s3://b/p/<format>/<split>/", "keys": [...],
-                                          "rows": n, "content_type": ...}}}}
+                                          "records": n, "feature_dim": 784, "content_type": ...}}}}
+
+    Each split's ``s3_uri``, ``keys``, ``records`` and ``feature_dim`` are what every data operator answers.
 
     :param s3_bucket: destination bucket.
     :param s3_prefix: destination key prefix (no leading or trailing slash needed).
@@ -136,7 +138,8 @@ class MnistToS3Operator(AwsBaseOperator[S3Hook]):
             outputs.setdefault(item.format, {})[item.split] = {
                 "s3_uri": f"s3://{self.s3_bucket}/{self._split_prefix(item.format, item.split)}",
                 "keys": keys,
-                "rows": item.rows,
+                "records": item.rows,
+                "feature_dim": NUM_FEATURES,
                 "content_type": FORMATS[item.format].content_type,
             }
         self.log.info(

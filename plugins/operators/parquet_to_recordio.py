@@ -35,8 +35,8 @@ class ParquetToRecordIOOperator(AwsBaseOperator[S3Hook]):
     shards this run uploaded are deleted. After a successful run, ``part-*.pbr`` objects of an earlier run
     under the prefix are removed, so a retry never mixes two runs.
 
-    The XCom result is ``{"s3_prefix": "s3://bucket/prefix/", "shard_keys": [...], "record_count": n,
-    "feature_dim": d, "label_column": name}``.
+    The XCom result is ``{"s3_uri": "s3://bucket/prefix/", "keys": [...], "records": n, "feature_dim": d,
+    "label_column": name}``: the shards' prefix and keys in the vocabulary every data operator answers in.
 
     Lineage: unless ``inlets`` / ``outlets`` are given, the input file and the output prefix are declared as
     Airflow Assets (when they are not templated).
@@ -138,9 +138,9 @@ class ParquetToRecordIOOperator(AwsBaseOperator[S3Hook]):
             prefix,
         )
         return {
-            "s3_prefix": f"s3://{bucket}/{prefix}",
-            "shard_keys": uploaded,
-            "record_count": records,
+            "s3_uri": f"s3://{bucket}/{prefix}",
+            "keys": uploaded,
+            "records": records,
             "feature_dim": len(table.feature_columns),
             "label_column": self.label_column,
         }

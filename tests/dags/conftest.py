@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 
 from include.devstack.settings import local_connection
 from include.local_sagemaker.engine import LocalSageMaker
-
-# The tests import their shared helpers (``dag_support``) from this folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,12 @@ import pytest
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.sdk import get_current_context
 from botocore.exceptions import ClientError
-from dag_support import fast_dag, left_deployed
 
 from include.mnist.idx import encode_idx
 from include.mnist.sample import read_sample
 from include.sagemaker_requests import configs
 from include.sagemaker_requests.names import run_names
+from tests.support.dags import fast_dag, left_deployed
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from dag_support import fast_dag, read_json
 
 from include.sagemaker_requests.names import run_names
+from tests.support.dags import fast_dag, read_json
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,10 @@ tuning job. Training tasks are deferrable: their waits ran in the (in-process) t
 from __future__ import annotations
 
 import pytest
-from dag_support import fast_dag, read_json
 
 from include.sagemaker_requests.names import run_names
 from include.sweeps.grid import expand
+from tests.support.dags import fast_dag, read_json
 
 pytestmark = pytest.mark.slow
 

@@ -4,11 +4,11 @@ recordIO, the binary classifier finds the 0s, the model is registered and nothin
 from __future__ import annotations
 
 import pytest
-from dag_support import fast_dag, left_deployed, read_json
 
 from include.recordio import read_dense
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
+from include.sagemaker_requests.target import LOCAL_BUCKET
+from tests.support.dags import fast_dag, left_deployed, read_json
 
 pytestmark = pytest.mark.slow
 

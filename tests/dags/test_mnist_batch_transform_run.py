@@ -9,10 +9,10 @@ import io
 import tarfile
 
 import pytest
-from dag_support import fast_dag, left_deployed, read_json
 
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
+from include.sagemaker_requests.target import LOCAL_BUCKET
+from tests.support.dags import fast_dag, left_deployed, read_json
 
 pytestmark = pytest.mark.slow
 

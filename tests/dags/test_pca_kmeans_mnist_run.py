@@ -5,11 +5,11 @@ a step after both deployments fails."""
 from __future__ import annotations
 
 import pytest
-from dag_support import fast_dag, left_deployed, read_json
 
 from include.mnist.idx import encode_idx
 from include.mnist.sample import read_sample
 from include.sagemaker_requests.names import run_names
+from tests.support.dags import fast_dag, left_deployed, read_json
 
 pytestmark = pytest.mark.slow
 

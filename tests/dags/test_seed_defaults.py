@@ -4,7 +4,8 @@ Learner's loss, k-means' force_dense) are checked on the submitted jobs in ``tes
 from __future__ import annotations
 
 import pytest
-from dag_support import load_dag
+
+from tests.support.dags import load_dag
 
 SEED_DEFAULTS = {
     # The low-level k-means notebook: k=10, feature_dim=784, mini_batch_size=500, force_dense=True.

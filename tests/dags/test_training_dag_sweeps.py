@@ -8,10 +8,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from dag_support import load_dag
 
 from mnist_workflows.spec import DIRECTIONS, SWEPT_BY_DATE
 from mnist_workflows.sweep_params import run_sweep
+from tests.support.dags import load_dag
 
 # dag id: (params a grid may override, leaderboard, ranking metric, direction), as the DAGs' specs state them
 TRAINING_DAGS = {

@@ -4,9 +4,9 @@ classifies the test digits accurately, registers the model and leaves nothing de
 from __future__ import annotations
 
 import pytest
-from dag_support import fast_dag, left_deployed, read_json
 
 from include.sagemaker_requests.names import run_names
+from tests.support.dags import fast_dag, left_deployed, read_json
 
 pytestmark = pytest.mark.slow
 

@@ -30,9 +30,9 @@ from include.devstack.processes import PidFile, free_port
 from include.devstack.services import query_postgres
 from include.devstack.settings import StackSettings, airflow_environment
 from include.devstack.stack import CELERY_WORKER, celery_worker_spec, down, process_specs, start_process, up
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import run_names
-from tests.dags.dag_support import left_deployed
+from include.sagemaker_requests.target import LOCAL_BUCKET
+from tests.support.dags import left_deployed
 
 pytestmark = pytest.mark.slow
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 
 from include.local_sagemaker.engine import LocalSageMaker
-
-# The tests import their shared helpers (``engine_support``) and the test algorithm from this folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_support import register_tiny_algorithm
+from tests.support.engine import register_tiny_algorithm
 
 
 @pytest.fixture(scope="session")

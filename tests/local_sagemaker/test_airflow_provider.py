@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import HERE, run_dag_against_engine
+
+from tests.support.engine import ENGINE_TESTS, run_dag_against_engine
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def test_provider_operators_and_sensors_in_a_dag_run(
     )
 
     result, output = run_dag_against_engine(
-        HERE / "provider_dag" / "engine_provider_dag.py",
+        ENGINE_TESTS / "provider_dag" / "engine_provider_dag.py",
         "engine_provider",
         engine.endpoint_url,
         tmp_path,

@@ -7,7 +7,8 @@ import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import ROLE_ARN, TINY_IMAGE, tiny_training_job, wait_for_job
+
+from tests.support.engine import ROLE_ARN, TINY_IMAGE, tiny_training_job, wait_for_job
 
 
 def _error(raised: pytest.ExceptionInfo) -> tuple[str, int, str]:

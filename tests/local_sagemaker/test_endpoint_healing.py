@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import deploy, in_service, living, processes_under, train_tiny_model, wait_for
 
 from include.local_sagemaker.hosting import DEPLOYMENT_FIELD
+from tests.support.engine import deploy, in_service, living, processes_under, train_tiny_model, wait_for
 
 
 def _messages(logs, endpoint: str) -> list[str]:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import ROLE_ARN, deploy, wait_for, wait_for_job
 
 from include.local_sagemaker import container
 from include.local_sagemaker.frameworks import environments
@@ -23,6 +22,7 @@ from include.mnist import load_mnist
 from include.mnist.writers import write_split
 from include.sagemaker_requests.image_uris import image_uri
 from include.training_scripts import MNIST_MXNET, MNIST_MXNET_ENTRY_POINT
+from tests.support.engine import ROLE_ARN, deploy, wait_for, wait_for_job
 
 BUCKET = "framework-images"
 SKLEARN = image_uri("sklearn", "us-east-1", "1.2-1")

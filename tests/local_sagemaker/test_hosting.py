@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import ROLE_ARN, TINY_IMAGE, deploy, in_service, train_tiny_model, wait_for
+
+from tests.support.engine import ROLE_ARN, TINY_IMAGE, deploy, in_service, train_tiny_model, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 import pytest
-from engine_support import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
-from kmeans_support import blob_rows, csv_bytes
 
 from include.local_sagemaker.object_store import ObjectStore
 from include.recordio import write_numpy_to_dense_tensor
+from tests.support.engine import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
+from tests.support.kmeans_jobs import blob_rows, csv_bytes
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 BUCKET = "input-modes"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import ROLE_ARN
 
 from include.devstack.settings import local_connection
+from tests.support.engine import ROLE_ARN
 
 
 def test_get_caller_identity(client_factory):

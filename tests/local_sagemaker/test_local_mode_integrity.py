@@ -229,7 +229,7 @@ def test_confined_refuses_escapes(tmp_path):
 
 def test_traversal_key_fails_the_job_naming_the_key(engine, s3, sagemaker, unique):
     """A manifest can name any relative path; one that climbs out of the channel fails the job."""
-    from engine_support import tiny_training_job, wait_for_job
+    from tests.support.engine import tiny_training_job, wait_for_job
 
     s3.create_bucket(Bucket="traversal")
     s3.put_object(Bucket="traversal", Key="escape.csv", Body=b"1,2\n")

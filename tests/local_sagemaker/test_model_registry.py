@@ -6,7 +6,8 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import KMEANS_IMAGE
+
+from tests.support.engine import KMEANS_IMAGE
 
 MODEL_URL = "s3://registry-models/kmeans/model.tar.gz"
 

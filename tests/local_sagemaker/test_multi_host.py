@@ -11,12 +11,19 @@ import time
 
 import numpy as np
 import pytest
-from engine_support import KMEANS_IMAGE, ROLE_ARN, processes_under, tiny_training_job, wait_for, wait_for_job
 from sklearn.metrics import normalized_mutual_info_score
 
 from include.local_sagemaker.algorithms import mxnet_ndarray
 from include.local_sagemaker.algorithms.kmeans import KMeansPredictor
 from tests.local_sagemaker.algorithms.mnist_test_data import mnist_sample, recordio_bytes
+from tests.support.engine import (
+    KMEANS_IMAGE,
+    ROLE_ARN,
+    processes_under,
+    tiny_training_job,
+    wait_for,
+    wait_for_job,
+)
 
 pytestmark = pytest.mark.slow
 

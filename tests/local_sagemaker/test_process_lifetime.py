@@ -13,7 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from engine_support import (
+
+from tests.support.engine import (
     ROLE_ARN,
     deploy,
     engine_clients,

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_support import HERE, run_dag_against_engine
-from kmeans_support import blob_rows, csv_bytes, upload_blobs
+
+from tests.support.engine import ENGINE_TESTS, run_dag_against_engine
+from tests.support.kmeans_jobs import blob_rows, csv_bytes, upload_blobs
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ def test_tuning_registry_and_transform_operators_in_a_dag_run(
     s3.put_object(Bucket=bucket, Key="batch/rows.csv", Body=csv_bytes(rows))
 
     result, output = run_dag_against_engine(
-        HERE / "provider_dag" / "engine_batch_dag.py",
+        ENGINE_TESTS / "provider_dag" / "engine_batch_dag.py",
         "engine_batch",
         engine.endpoint_url,
         tmp_path,

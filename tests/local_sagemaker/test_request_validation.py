@@ -13,7 +13,6 @@ import urllib.request
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import ROLE_ARN, TINY_IMAGE
 
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.request_validation import (
@@ -24,6 +23,7 @@ from include.local_sagemaker.request_validation import (
     service_model,
     validate_request,
 )
+from tests.support.engine import ROLE_ARN, TINY_IMAGE
 
 TRAINING_JOB = {
     "TrainingJobName": "job-1",

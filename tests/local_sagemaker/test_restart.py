@@ -8,7 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from engine_support import (
+
+from tests.support.engine import (
     ROLE_ARN,
     TINY_IMAGE,
     engine_clients,

@@ -9,10 +9,10 @@ import asyncio
 import pytest
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.sdk.exceptions import TaskDeferred
-from kmeans_support import kmeans_training_job, upload_blobs
 
 from include.devstack.settings import local_connection
 from operators.sagemaker_resumable import ResumableTrainingOperator, ResumableTuningOperator
+from tests.support.kmeans_jobs import kmeans_training_job, upload_blobs
 
 pytestmark = pytest.mark.slow
 

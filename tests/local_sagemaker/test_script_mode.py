@@ -10,13 +10,13 @@ import time
 
 import numpy as np
 import pytest
-from engine_support import ROLE_ARN, deploy, in_service, wait_for, wait_for_job
 
 from include.local_sagemaker.algorithms.script_mode import (
     NO_MODEL_FN,
     command_line_arguments,
     decode_hyperparameters,
 )
+from tests.support.engine import ROLE_ARN, deploy, in_service, wait_for, wait_for_job
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

@@ -15,11 +15,11 @@ import signal
 import subprocess
 
 import pytest
-from engine_support import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
 
 from include.mnist import load_mnist
 from include.mnist.writers import write_dataset
 from include.training_scripts import MNIST_MXNET, MNIST_PYTORCH, MNIST_SKLEARN
+from tests.support.engine import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_support import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
+
+from tests.support.engine import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
 
 pytestmark = pytest.mark.slow
 

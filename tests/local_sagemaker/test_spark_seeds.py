@@ -19,10 +19,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_support import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
 
 from include.mnist import load_mnist
 from include.mnist.writers import write_dataset
+from tests.support.engine import REPO, ROLE_ARN, engine_clients, sdk_environment, start_engine_process
 
 # A seed trains and serves on the engine (the pipeline twice over) with Spark's JVM beside it: 1.5 to 4
 # minutes on a busy machine with two cores, and a busier one can pass the suite's ten-minute limit per test.

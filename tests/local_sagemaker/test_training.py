@@ -9,7 +9,8 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import tiny_training_job, wait_for, wait_for_job
+
+from tests.support.engine import tiny_training_job, wait_for, wait_for_job
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 

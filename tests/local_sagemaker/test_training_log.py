@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_support import HERE, run_dag_against_engine
-from kmeans_support import upload_blobs
+
+from tests.support.engine import ENGINE_TESTS, run_dag_against_engine
+from tests.support.kmeans_jobs import upload_blobs
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +21,7 @@ def test_training_tasks_log_the_algorithm_lines(engine, s3, airflow_db, tmp_path
     upload_blobs(s3, bucket)
 
     result, output = run_dag_against_engine(
-        HERE / "provider_dag" / "training_log_dag.py",
+        ENGINE_TESTS / "provider_dag" / "training_log_dag.py",
         "training_log",
         engine.endpoint_url,
         tmp_path,

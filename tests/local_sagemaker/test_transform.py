@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
-from kmeans_support import blob_rows, csv_bytes, kmeans_training_job, upload_blobs
 
 from include.local_sagemaker.transform import assembled, batch_records, split_records
 from include.recordio import write_numpy_to_dense_tensor
 from include.recordio.framing import frame
+from tests.support.engine import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
+from tests.support.kmeans_jobs import blob_rows, csv_bytes, kmeans_training_job, upload_blobs
 
 BUCKET = "transform-kmeans"
 MODEL = "transform-kmeans-model"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import wait_for
-from kmeans_support import kmeans_training_job, upload_blobs
 
 from include.local_sagemaker.tuning_strategies import BayesianStrategy, SearchSpace
+from tests.support.engine import wait_for
+from tests.support.kmeans_jobs import kmeans_training_job, upload_blobs
 
 BUCKET = "tuning-kmeans"
 

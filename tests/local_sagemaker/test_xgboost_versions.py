@@ -4,9 +4,8 @@ and in the serving container (how answers are written). The per-version facts th
 
 from __future__ import annotations
 
-from engine_support import ROLE_ARN, tiny_training_job, wait_for_job
-
 from include.sagemaker_requests.image_uris import image_uri
+from tests.support.engine import ROLE_ARN, tiny_training_job, wait_for_job
 
 LEGACY_IMAGE = image_uri("xgboost", "us-east-1", "1")
 CURRENT_IMAGE = image_uri("xgboost", "us-east-1", "1.7-1")

@@ -56,7 +56,8 @@ def test_sample_in_every_format_lands_on_s3_with_locations_and_counts(s3, tmp_pa
     assert result["outputs"]["recordio"]["test"] == {
         "s3_uri": f"s3://{BUCKET}/{PREFIX}/recordio/test/",
         "keys": [f"{PREFIX}/recordio/test/part-0000{i}.recordio" for i in range(2)],
-        "rows": 500,
+        "records": 500,
+        "feature_dim": 784,
         "content_type": "application/x-recordio-protobuf",
     }
     outputs = [out for by_split in result["outputs"].values() for out in by_split.values()]

@@ -68,9 +68,9 @@ def test_converts_a_multi_row_group_file_into_bounded_shards(s3, tmp_path):
 
     expected_keys = [f"{PREFIX}/part-{i:05d}.pbr" for i in range(5)]
     assert result == {
-        "s3_prefix": f"s3://{BUCKET}/{PREFIX}/",
-        "shard_keys": expected_keys,
-        "record_count": N_ROWS,
+        "s3_uri": f"s3://{BUCKET}/{PREFIX}/",
+        "keys": expected_keys,
+        "records": N_ROWS,
         "feature_dim": N_FEATURES,
         "label_column": "label",
     }
@@ -95,7 +95,7 @@ def test_reads_the_source_from_s3_and_removes_shards_of_an_earlier_run(s3, tmp_p
 
     result = run(f"s3://{BUCKET}/parquet/train.parquet", feature_columns=["3", "1"])
 
-    assert result["shard_keys"] == [f"{PREFIX}/part-00000.pbr"]
+    assert result["keys"] == [f"{PREFIX}/part-00000.pbr"]
     assert keys(s3) == [f"{PREFIX}/notes.txt", f"{PREFIX}/part-00000.pbr"]
     body = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/part-00000.pbr")["Body"].read()
     features, labels = read_dense(body)

@@ -18,7 +18,6 @@ import copy
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,8 @@ from pathlib import Path
 import pytest
 
 from include.devstack.settings import local_connection
+from tests.support.dags import REPO, fast_dag, load_dag
 
-# The tests import the comparison helpers from this folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-REPO = Path(__file__).resolve().parents[2]
 SDK_PYTHON = REPO / ".cache" / "sagemaker-sdk" / "bin" / "python"
 SDK_SCRIPT = Path(__file__).resolve().parent / "sdk_requests.py"
 # Not the local default (us-east-1): a DAG that hard-codes a region, or takes it from the wrong place,
@@ -67,23 +63,6 @@ def parity_engine(tmp_path_factory: pytest.TempPathFactory, airflow_db: str) -> 
         engine.stop()
 
 
-def _load_dag(dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py"))
-    assert not bag.import_errors, bag.import_errors
-    return bag.dags[dag_id]
-
-
-def _poll_every_second(dag) -> None:
-    # The operators' polling interval decides how long the run waits, not what it sends.
-    for task in dag.tasks:
-        if "check_interval" in getattr(task, "partial_kwargs", {}):
-            task.partial_kwargs["check_interval"] = 1
-        elif hasattr(task, "check_interval"):
-            task.check_interval = 1
-
-
 def _record_sagemaker_requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 
@@ -117,9 +96,8 @@ def dag_run(parity_engine: str) -> Callable[..., CapturedRun]:
                 monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", local_connection(parity_engine))
                 monkeypatch.setenv("AIRFLOW_VAR_SAGEMAKER_REGION", REGION)
                 recorded = _record_sagemaker_requests(monkeypatch)
-                dag = _load_dag(dag_id)
-                _poll_every_second(dag)
-                finished = dag.test(run_conf=conf)
+                # The operators' polling interval decides how long the run waits, not what it sends.
+                finished = fast_dag(dag_id).test(run_conf=conf)
                 states = {ti.task_id: ti.state for ti in finished.get_task_instances()}
                 assert finished.state == "success", states
             runs[key] = CapturedRun(finished.run_id, recorded)
@@ -133,7 +111,7 @@ def dag_params() -> Callable[[str], dict]:
     """``dag_params("kmeans_mnist")``: the DAG's params with their defaults (what a run without conf uses)."""
 
     def params(dag_id: str) -> dict:
-        dag = _load_dag(dag_id)
+        dag = load_dag(dag_id)
         return {name: dag.params[name] for name in dag.params}
 
     return params

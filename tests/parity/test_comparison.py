@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from comparison import ABSENT, Allowed, Renamed, compare, flatten, same_number
+from tests.support.request_comparison import ABSENT, Allowed, Renamed, compare, flatten, same_number
 
 TRAINING = {
     "TrainingJobName": "job",

@@ -19,15 +19,14 @@ from pathlib import PurePosixPath
 
 import boto3
 import pytest
-from comparison import ABSENT, Allowed, Renamed, compare, same_number
 
-from include.sagemaker_requests import configs
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.image_uris import DEFAULT_VERSIONS
 from include.sagemaker_requests.names import run_names
 from include.sagemaker_requests.source_dir import ARCHIVE_NAME
+from include.sagemaker_requests.target import LOCAL_BUCKET
 from include.sweeps.grid import expand
 from include.training_scripts import MNIST_ENTRY_POINTS
+from tests.support.request_comparison import ABSENT, Allowed, Renamed, compare, same_number
 
 pytestmark = pytest.mark.slow
 
@@ -542,7 +541,9 @@ def test_mnist_batch_transform(dag_run, dag_params, sdk_requests, parity_engine)
         for channel in training["InputDataConfig"]
     }
     # What the SDK downloads to repack: the artifact the DAG's job wrote and the DAG's sourcedir.tar.gz.
-    artifact = configs.model_artifact(training["OutputDataConfig"]["S3OutputPath"], names.training_job)
+    # SageMaker writes a job's model to <S3OutputPath>/<job>/output/model.tar.gz.
+    output_path = training["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    artifact = f"{output_path}/{names.training_job}/output/model.tar.gz"
     s3 = boto3.client("s3", endpoint_url=parity_engine, region_name="us-east-1")
     objects = {
         uri: base64.b64encode(

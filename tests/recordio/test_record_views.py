@@ -16,7 +16,6 @@ from unittest import mock
 
 import numpy as np
 import pytest
-import recordio_wire_reference as reference
 import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +30,7 @@ from include.recordio import (
     write_spmatrix_to_sparse_tensor,
 )
 from include.recordio.framing import iter_payloads
+from tests.support import recordio_wire_reference as reference
 
 SDK_OUTPUT = Path(__file__).resolve().parent / "sdk_output"
 TENSOR_FIELDS = ("float32_tensor", "float64_tensor", "int32_tensor")

@@ -8,7 +8,6 @@ import struct
 
 import numpy as np
 import pytest
-import recordio_wire_reference as reference
 import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +23,7 @@ from include.recordio import (
     write_numpy_to_dense_tensor,
     write_spmatrix_to_sparse_tensor,
 )
+from tests.support import recordio_wire_reference as reference
 
 MAGIC = struct.pack("<I", 0xCED7230A)
 

@@ -6,13 +6,13 @@ import io
 
 import numpy as np
 import pytest
-import recordio_wire_reference as reference
 import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from include.recordio import write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor
+from tests.support import recordio_wire_reference as reference
 
 FEATURE_DTYPES = ["float32", "float64", "int64"]
 INT32 = st.integers(-(2**31), 2**31 - 1)

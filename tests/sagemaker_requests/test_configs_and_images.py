@@ -22,11 +22,10 @@ def test_training_job_request_shape() -> None:
     }
     assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://b/train/"
     assert request["ResourceConfig"]["InstanceCount"] == 1
-    assert configs.model_artifact("s3://b/out/", "job") == "s3://b/out/job/output/model.tar.gz"
 
 
 def test_deployment_requests_chain_model_config_and_endpoint() -> None:
-    requests = configs.deployment(
+    requests = configs.deploy_requests(
         model_name="m",
         endpoint_config_name="c",
         endpoint_name="e",

@@ -6,7 +6,6 @@ framework runs in (``make install`` builds them).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +15,7 @@ from include.local_sagemaker.frameworks import environments
 from include.local_sagemaker.frameworks.catalog import framework_image
 from include.mnist import MnistDataset, load_mnist
 from include.sagemaker_requests.image_uris import image_uri
-
-# The tests import their shared helpers (``script_mode_support``) from this folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from script_mode_support import write_idx_channels
+from tests.support.script_mode import write_idx_channels
 
 
 @pytest.fixture(scope="session")

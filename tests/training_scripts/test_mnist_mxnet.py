@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from script_mode_support import metric_values, predicted_label, serve_csv, top_level_functions, train
 
 from include.training_scripts import MNIST_MXNET, MNIST_MXNET_ENTRY_POINT, MNIST_MXNET_METRICS
+from tests.support.script_mode import metric_values, predicted_label, serve_csv, top_level_functions, train
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from script_mode_support import metric_values, predicted_label, serve_csv, top_level_functions, train
 
 from include.training_scripts import MNIST_PYTORCH, MNIST_PYTORCH_ENTRY_POINT, MNIST_PYTORCH_METRICS
+from tests.support.script_mode import metric_values, predicted_label, serve_csv, top_level_functions, train
 
 pytestmark = pytest.mark.slow
 

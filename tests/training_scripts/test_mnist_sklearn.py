@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-from script_mode_support import metric_values, predicted_label, top_level_functions, train
 
 from include.training_scripts import (
     MNIST_MXNET,
@@ -19,6 +18,7 @@ from include.training_scripts import (
     MNIST_SKLEARN_ENTRY_POINT,
     MNIST_SKLEARN_METRICS,
 )
+from tests.support.script_mode import metric_values, predicted_label, top_level_functions, train
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from report_dags import REPORT_TASKS, TEST_DAG_IDS, bundle_config, load_test_dag
 
 from include.devstack.settings import local_connection
+from tests.support.report_dags import REPORT_TASKS, TEST_DAG_IDS, bundle_config, load_test_dag
 
 ALPHA, BETA = TEST_DAG_IDS
 USERS = {"admin": "admin-secret", "viewer": "viewer-secret"}

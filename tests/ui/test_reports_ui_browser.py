@@ -15,10 +15,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from browser import start_chromium
 
 from include.devstack.processes import PidFile, ProcessSpec, free_port, responds, start, stop, wait_until
 from include.devstack.settings import LOGIN, StackSettings, airflow_environment
+from tests.support.browser import start_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 

@@ -1,4 +1,5 @@
-"""Where a run deploys: bucket, execution role and region, from Airflow Variables with local defaults.
+"""Where a run's SageMaker work goes: bucket, execution role and region, from Airflow Variables with local
+defaults.
 
 Read when a task runs, never when a DAG file is parsed, so DAG files parse with no configuration.
 """
@@ -14,7 +15,9 @@ LOCAL_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
-class Deployment:
+class Target:
+    """The bucket a run stores its data and models in, the role its jobs run as, and their region."""
+
     bucket: str
     role_arn: str
     region: str
@@ -23,9 +26,10 @@ class Deployment:
         return asdict(self)
 
 
-def deployment(get_variable: Callable[[str, str], str]) -> Deployment:
-    """``get_variable(name, default)`` is e.g. ``lambda k, d: Variable.get(k, default=d)``."""
-    settings = Deployment(
+def read_target(get_variable: Callable[[str, str], str]) -> Target:
+    """The target the Variables ``sagemaker_bucket``, ``sagemaker_role_arn`` and ``sagemaker_region`` name;
+    ``get_variable(name, default)`` is e.g. ``lambda k, d: Variable.get(k, default=d)``."""
+    settings = Target(
         bucket=get_variable("sagemaker_bucket", LOCAL_BUCKET),
         role_arn=get_variable("sagemaker_role_arn", LOCAL_ROLE_ARN),
         region=get_variable("sagemaker_region", LOCAL_REGION),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from engine_support import KMEANS_IMAGE, ROLE_ARN
+
+from tests.support.engine import KMEANS_IMAGE, ROLE_ARN
 
 CENTRES = np.array([[0.0, 0.0], [10.0, 10.0], [-10.0, 10.0]])
 

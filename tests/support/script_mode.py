@@ -23,8 +23,7 @@ import numpy as np
 from include.mnist import MnistDataset
 from include.mnist.idx import encode_idx
 
-HERE = Path(__file__).resolve().parent
-DRIVER = HERE / "handler_service_driver.py"
+DRIVER = Path(__file__).resolve().parents[1] / "training_scripts" / "handler_service_driver.py"
 CHANNEL_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),

@@ -12,7 +12,7 @@ BUCKET = "reports-ui-test"
 # reports_ui_alpha runs ClusteringReportOperator; reports_ui_beta a plain task with the same XCom shape.
 TEST_DAG_IDS = ("reports_ui_alpha", "reports_ui_beta")
 REPORT_TASKS = {"reports_ui_alpha": "clustering_report", "reports_ui_beta": "summary_report"}
-DAG_FILES = Path(__file__).resolve().parent / "dag_files"
+DAG_FILES = Path(__file__).resolve().parents[1] / "ui" / "dag_files"
 
 
 def bundle_config() -> str:

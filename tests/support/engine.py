@@ -21,18 +21,19 @@ from include.devstack.settings import local_connection
 from include.local_sagemaker.algorithms.registry import EXTRA_ALGORITHMS_VARIABLE
 from include.local_sagemaker.command import serve_command
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = Path(__file__).resolve().parents[2]
+# The engine suite's folder: its provider DAGs (``provider_dag/``) and the test algorithm live there.
+ENGINE_TESTS = REPO / "tests" / "local_sagemaker"
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
 TINY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/tiny:1"
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 
 
 def register_tiny_algorithm() -> None:
-    """Make the test algorithm (``tiny_algorithm.py``, image repository ``tiny``) available to the
-    engine's containers, which are subprocesses and find it through the environment."""
-    os.environ[EXTRA_ALGORITHMS_VARIABLE] = "tiny=tiny_algorithm"
-    paths = [str(HERE), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    """Make the test algorithm (``tests/local_sagemaker/tiny_algorithm.py``, image repository ``tiny``)
+    available to the engine's containers, which are subprocesses and find it through the environment."""
+    os.environ[EXTRA_ALGORITHMS_VARIABLE] = "tiny=tests.local_sagemaker.tiny_algorithm"
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 

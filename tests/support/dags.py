@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from include.sagemaker_requests.deployment import LOCAL_BUCKET
 from include.sagemaker_requests.names import RunNames
+from include.sagemaker_requests.target import LOCAL_BUCKET
 
 REPO = Path(__file__).resolve().parents[2]
 
