@@ -1,10 +1,15 @@
 """FastFile channels mounted as read-only FUSE filesystems of their objects, read from the store on access.
 
-On SageMaker a FastFile channel is a POSIX view of the S3 prefix at ``/opt/ml/input/data/<channel>``:
-real, read-only files with their sizes, seekable and memory-mappable, whose bytes are fetched from S3 as
-they are read, so that "algorithms that support File mode can seamlessly work with FastFile mode"
-(https://docs.aws.amazon.com/sagemaker/latest/dg/model-access-training-data.html, "FastFile mode";
-https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
+On SageMaker a FastFile channel is a view of the S3 prefix at ``/opt/ml/input/data/<channel>``: SageMaker
+"streams data directly from S3 to the container with no code changes, and provides file system access to
+the data. Users can author their training script to interact with these files as if they were stored on
+disk" (API reference, ``AlgorithmSpecification.TrainingInputMode``,
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AlgorithmSpecification.html), and
+"algorithms that support File mode can seamlessly work with FastFile mode"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html;
+the input modes compared: https://docs.aws.amazon.com/sagemaker/latest/dg/model-access-training-data.html).
+So the files are real, read-only, with their sizes, seekable and memory-mappable, their bytes fetched
+from S3 as they are read.
 
 :class:`FastFileMount` gives one host's share of a channel the same shape: a child process
 (:mod:`include.local_sagemaker.fastfile_server`) mounts the objects' relative paths, directories
