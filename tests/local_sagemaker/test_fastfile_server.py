@@ -10,8 +10,12 @@ import pytest
 
 pytest.importorskip("mfusepy")
 import mfusepy
+from engine_support import wait_for
 
+from include.local_sagemaker.channels import ChannelObject
+from include.local_sagemaker.fastfile import FastFileMount, unmount_stale
 from include.local_sagemaker.fastfile_server import READ_AHEAD_BYTES, ObjectFiles
+from include.local_sagemaker.object_store import ObjectStore
 
 BLOB = bytes(range(256)) * 12_000  # 3,072,000 bytes
 
@@ -77,3 +81,21 @@ def test_an_object_deleted_since_the_listing_reads_as_an_io_error(tree):
     with pytest.raises(mfusepy.FuseOSError) as failed:
         files.read("/sub/dir/small.csv", 4, 0, handle)
     assert failed.value.errno == errno.EIO
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="needs /dev/fuse")
+def test_a_mount_goes_with_its_server_and_stale_mounts_are_unmounted(tmp_path):
+    store = ObjectStore("http://127.0.0.1:9", "unused", "unused")  # nothing is read, so never reached
+    objects = [ChannelObject("b", "prefix/x.csv", "x.csv", 5)]
+    killed = FastFileMount(store, objects, tmp_path / "killed").start()
+    assert os.path.getsize(tmp_path / "killed" / "x.csv") == 5
+    killed.process.kill()
+    wait_for(lambda: not os.path.ismount(tmp_path / "killed"), timeout=10)  # libfuse3's auto_unmount
+    killed.stop()
+
+    left = FastFileMount(store, objects, tmp_path / "left").start()
+    try:
+        unmount_stale(tmp_path)
+        assert not os.path.ismount(tmp_path / "left")
+    finally:
+        left.stop()
