@@ -107,6 +107,7 @@ class FastFileMount:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             preexec_fn=dies_with_this_process(),
+            start_new_session=True,  # a Ctrl-C meant for the engine leaves the mount to its clean-up
         )
         self._reader = threading.Thread(target=self._read_reports, name=f"fastfile-{id(self)}", daemon=True)
         self._reader.start()
