@@ -12,8 +12,9 @@ FRAMEWORK_STAMP := $(VENV)/.frameworks
 .PHONY: install frameworks test-fast sdk sdk3 sdk3-pins spark system-packages test lint format demo up down status bench constraints clean
 
 # Debian packages the tests drive: PostgreSQL and Redis (the Celery scale-out test), Chromium (the reports
-# UI test) and a Java runtime (Spark, for the SageMaker Spark seeds). Installed only when missing.
-DEBIAN_PACKAGES := postgresql redis-server chromium chromium-driver openjdk-17-jre-headless
+# UI test), a Java runtime (Spark, for the SageMaker Spark seeds) and FUSE 3 (fusermount3 and libfuse3, which
+# mount FastFile channels). Installed only when missing.
+DEBIAN_PACKAGES := postgresql redis-server chromium chromium-driver openjdk-17-jre-headless fuse3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP) $(FRAMEWORK_STAMP)

@@ -16,14 +16,13 @@ early ends that pass. Nothing is written to disk: the channel's directory only e
 
 **FastFile** (same page): the channel is a read-only folder of the objects at
 ``/opt/ml/input/data/<channel>``, fetched from S3 as they are read; "algorithms that support File mode can
-seamlessly work with FastFile mode", and ``inputdataconfig.json`` says ``File``. Locally, without FUSE,
-:class:`FastFileFeed` presents each object as a named pipe at its path and streams the object into it each
-time the container opens it: an object is fetched only when read, and one never opened is never fetched.
-Unlike SageMaker's mount, the files cannot be sought or memory-mapped, and ``stat`` shows no size.
+seamlessly work with FastFile mode", and ``inputdataconfig.json`` says ``File``. Here it is a read-only
+FUSE mount of real files (:class:`~include.local_sagemaker.fastfile.FastFileMount`); where FUSE is
+unavailable, the channel is downloaded as in File mode and the job's log says so.
 
-A feed runs on threads of the engine, stops when :meth:`stop` is called (the job ended, failed or was
-stopped) or when its pipe's reader goes away, and holds one chunk of an object at a time (a whole object
-only to wrap it in a record).
+A Pipe feed runs on threads of the engine, stops when :meth:`PipeFeed.stop` is called (the job ended,
+failed or was stopped) or when its pipe's reader goes away, and holds one chunk of an object at a time (a
+whole object only to wrap it in a record).
 """
 
 from __future__ import annotations
@@ -32,21 +31,16 @@ import contextlib
 import errno
 import os
 import select
-import stat
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from include.local_sagemaker.channels import (
-    ChannelError,
-    ChannelObject,
-    download_channel,
-    host_objects,
-    object_path,
-)
+from include.local_sagemaker import fastfile
+from include.local_sagemaker.channels import ChannelError, ChannelObject, download_objects, host_objects
+from include.local_sagemaker.fastfile import FastFileMount, MountRefused
 from include.local_sagemaker.object_store import ObjectStore
 from include.recordio.framing import (
     COMPLETE,
@@ -68,7 +62,7 @@ class _Stopped(Exception):
 
 
 class _Feed:
-    """What both feeds share: the objects, the thread, the stop flag and writing objects into a pipe."""
+    """A feed's objects, threads and stop flag, and writing objects into a pipe."""
 
     def __init__(
         self,
@@ -222,80 +216,6 @@ class PipeFeed(_Feed):
                 epoch += 1
 
 
-class FastFileFeed(_Feed):
-    """FastFile mode for one channel of one host: each object a pipe at its path, fed whenever opened."""
-
-    def __init__(self, store: ObjectStore, objects: list[ChannelObject], channel_dir: Path):
-        super().__init__(store, objects)
-        self.channel_dir = channel_dir
-        self._paths = [(object_path(channel_dir, item), item) for item in objects]
-
-    def start(self) -> FastFileFeed:
-        for path, item in self._paths:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _make_fifo(path)
-            except OSError as error:  # e.g. keys "a" and "a/b": a file where a directory must go
-                raise ChannelError(
-                    f"ClientError: s3://{item.bucket}/{item.key} cannot be presented as "
-                    f"{item.relative_path!r} in the channel's directory: {error.strerror}"
-                ) from error
-        self._spawn(self._watch)
-        return self
-
-    def _watch(self) -> None:
-        """Look for readers of every object's pipe; serve each one that is opened on a thread of its own."""
-        busy: set[Path] = set()
-        lock = threading.Lock()
-
-        def serve(path: Path, fd: int, item: ChannelObject) -> None:
-            try:
-                self._send(fd, item)
-            except (BrokenPipeError, ChannelError, _Stopped):
-                pass
-            finally:
-                # A fresh pipe in its place before this one's EOF: a reader that opens the path again once
-                # it has read the object waits for it to be fed anew, never on this spent pipe.
-                with contextlib.suppress(OSError):
-                    _replace_fifo(path)
-                os.close(fd)
-                with lock:
-                    busy.discard(path)
-
-        # Every pipe is tried once a round: rounds are spaced out for channels of many objects, so that
-        # looking for readers stays under ~25,000 system calls a second.
-        interval = POLL_SECONDS * max(1.0, len(self._paths) / 500)
-        while not self._stop.is_set():
-            for path, item in self._paths:
-                with lock:
-                    if path in busy:
-                        continue
-                try:
-                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-                except OSError as error:
-                    if error.errno == errno.ENOENT:
-                        return
-                    continue
-                with lock:
-                    busy.add(path)
-                self._spawn(serve, path, fd, item)
-            self._stop.wait(interval)
-
-
-def _replace_fifo(path: Path) -> None:
-    fresh = path.with_name(f".{path.name}.next")
-    _make_fifo(fresh)
-    os.replace(fresh, path)
-
-
-def is_pipe(path: Path) -> bool:
-    """Whether ``path`` is a named pipe (a Pipe-mode channel's pass, or a FastFile object here)."""
-    try:
-        return stat.S_ISFIFO(path.stat().st_mode)
-    except OSError:
-        return False
-
-
 def input_mode(job: dict, channel: dict) -> str:
     """The channel's ``InputMode``, else the job's ``TrainingInputMode`` (the API's rule)."""
     return channel.get("InputMode") or job["AlgorithmSpecification"].get("TrainingInputMode", "File")
@@ -308,9 +228,11 @@ def stage_channel(
     data_dir: Path,
     host_index: int = 0,
     host_count: int = 1,
-) -> PipeFeed | FastFileFeed | None:
+    note: Callable[[str], None] = lambda line: None,
+) -> PipeFeed | FastFileMount | None:
     """Give one host ``channel`` under ``data_dir`` as its input mode says: File copies the objects to
-    ``<data_dir>/<channel>`` (None is returned); Pipe and FastFile start a feed, which the caller stops."""
+    ``<data_dir>/<channel>`` (None is returned); Pipe starts a feed and FastFile a mount, which the caller
+    stops. ``note`` receives a line for the job's log (FastFile served as File for lack of FUSE)."""
     role = job.get("RoleArn", "")
     objects = host_objects(store, channel, role, host_index, host_count)
     name, mode = channel["ChannelName"], input_mode(job, channel)
@@ -324,6 +246,16 @@ def stage_channel(
                 f"ClientError: Channel '{name}' uses FastFile input mode, which requires an S3DataType "
                 "of S3Prefix; use File or Pipe input mode for a ManifestFile."
             )
-        return FastFileFeed(store, objects, data_dir / name).start()
-    download_channel(store, channel, data_dir / name, role, host_index, host_count)
+        mount = FastFileMount(store, objects, data_dir / name)
+        reason = fastfile.unavailable_reason()
+        if reason is None:
+            try:
+                return mount.start()
+            except MountRefused as refused:
+                reason = str(refused)
+        note(
+            f"local engine: FastFile channel '{name}' is served as File here (its objects are downloaded "
+            f"before training) because FUSE is unavailable: {reason}"
+        )
+    download_objects(store, objects, data_dir / name)
     return None

@@ -26,6 +26,7 @@ class ChannelObject:
     bucket: str
     key: str
     relative_path: str
+    size: int | None = None  # bytes, as the listing gives it
 
 
 def _no_objects(uri: str, bucket: str, role: str) -> ChannelError:
@@ -38,13 +39,13 @@ def _no_objects(uri: str, bucket: str, role: str) -> ChannelError:
 
 def _prefix_objects(store: ObjectStore, uri: str, role: str) -> list[ChannelObject]:
     bucket, prefix = split_s3_uri(uri)
-    keys = [key for key in store.list_keys(bucket, prefix) if not key.endswith("/")]
-    if not keys:
+    listed = [(key, size) for key, size in store.list_objects(bucket, prefix) if not key.endswith("/")]
+    if not listed:
         raise _no_objects(uri, bucket, role)
     objects = []
-    for key in keys:
+    for key, size in listed:
         relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
-        objects.append(ChannelObject(bucket, key, relative))
+        objects.append(ChannelObject(bucket, key, relative, size))
     return objects
 
 
@@ -66,12 +67,13 @@ def _manifest_objects(store: ObjectStore, uri: str, role: str) -> list[ChannelOb
     objects = []
     for entry in entries:
         object_key = prefix + entry
-        if not store.exists(prefix_bucket, object_key):
+        size = store.size(prefix_bucket, object_key)
+        if size is None:
             raise ChannelError(
                 f"ClientError: Manifest file {uri} lists s3://{prefix_bucket}/{object_key}, "
                 "which does not exist"
             )
-        objects.append(ChannelObject(prefix_bucket, object_key, entry))
+        objects.append(ChannelObject(prefix_bucket, object_key, entry, size))
     return objects
 
 
@@ -122,7 +124,11 @@ def download_channel(
     host_count: int = 1,
 ) -> int:
     """Copy a channel's objects for one host into ``destination``; returns the bytes written."""
-    objects = host_objects(store, channel, role, host_index, host_count)
+    return download_objects(store, host_objects(store, channel, role, host_index, host_count), destination)
+
+
+def download_objects(store: ObjectStore, objects: list[ChannelObject], destination: Path) -> int:
+    """Copy ``objects`` into ``destination`` at their relative paths; returns the bytes written."""
     destination.mkdir(parents=True, exist_ok=True)
     written = 0
     for item in objects:

@@ -46,23 +46,24 @@ class ObjectStore:
         except ClientError:
             return False
 
-    def list_keys(self, bucket: str, prefix: str = "") -> Iterator[str]:
-        """Keys under ``prefix`` in lexicographic order, page by page (nothing if no bucket)."""
+    def list_objects(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """``(key, size)`` of the objects under ``prefix`` in lexicographic key order, page by page
+        (nothing if no bucket)."""
         paginator = self.client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for entry in page.get("Contents", ()):
-                    yield entry["Key"]
+                    yield entry["Key"], entry["Size"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "NoSuchBucket":
                 raise
 
-    def exists(self, bucket: str, key: str) -> bool:
+    def size(self, bucket: str, key: str) -> int | None:
+        """An object's size in bytes, or None if it does not exist."""
         try:
-            self.client.head_object(Bucket=bucket, Key=key)
-            return True
+            return self.client.head_object(Bucket=bucket, Key=key)["ContentLength"]
         except ClientError:
-            return False
+            return None
 
     def get(self, bucket: str, key: str) -> bytes | None:
         """A small object's bytes (a manifest, a request), or None if it does not exist."""
@@ -72,6 +73,21 @@ class ObjectStore:
             if error.response["Error"]["Code"] in _MISSING:
                 return None
             raise
+
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes | None:
+        """``length`` bytes of an object from byte ``start`` (fewer at its end), by one ranged GET;
+        None if it does not exist."""
+        try:
+            response = self.client.get_object(
+                Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _MISSING:
+                return None
+            if error.response["Error"]["Code"] == "InvalidRange":  # from at or past the end
+                return b""
+            raise
+        return response["Body"].read()
 
     def download(self, bucket: str, key: str, destination: Path) -> int | None:
         """Stream an object to ``destination``; its size, or None if it does not exist."""

@@ -43,6 +43,7 @@ from include.local_sagemaker.channel_feeds import input_mode, stage_channel
 from include.local_sagemaker.channels import ChannelError
 from include.local_sagemaker.container import IMAGE_VARIABLE, training_algorithm
 from include.local_sagemaker.failures import JobFailure
+from include.local_sagemaker.fastfile import unmount_stale
 from include.local_sagemaker.job_runner import JobRunner
 from include.local_sagemaker.job_threads import RunningJob
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
@@ -72,6 +73,7 @@ class _Host:
     process: subprocess.Popen | None = None
     reader: threading.Thread | None = None
     metrics: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # the engine's lines for the log, before the container's
 
 
 def _env_value(value) -> str:
@@ -210,7 +212,12 @@ class TrainingRunner(JobRunner):
         self.s3 = s3
         self.logs = logs
         self.work_root = work_root
-        self._feeds: dict[str, list] = {}  # each job's Pipe and FastFile channel feeds
+        self._feeds: dict[str, list] = {}  # each job's Pipe feeds and FastFile mounts
+
+    def recover(self) -> None:
+        # FastFile mounts an engine that died may have left would stand in the way of removing job dirs.
+        unmount_stale(self.work_root)
+        super().recover()
 
     # -- status bookkeeping -------------------------------------------------------------------
     def _transition(self, name: str, secondary: str, message: str, **fields) -> dict:
@@ -341,7 +348,9 @@ class TrainingRunner(JobRunner):
         for channel in job.get("InputDataConfig", []):
             try:
                 data_dir = base_dir / "input" / "data"
-                feed = stage_channel(self.s3, job, channel, data_dir, host_index, host_count)
+                feed = stage_channel(
+                    self.s3, job, channel, data_dir, host_index, host_count, host.notes.append
+                )
             except ChannelError as error:
                 raise JobFailure(str(error)) from error
             if feed is not None:
@@ -381,7 +390,7 @@ class TrainingRunner(JobRunner):
         """
         patterns = [(definition["Name"], re.compile(definition["Regex"])) for definition in definitions]
         for host in hosts:
-            self.logs.append(TRAINING_LOG_GROUP, host.stream, [])
+            self.logs.append(TRAINING_LOG_GROUP, host.stream, host.notes)
             environment = {
                 **os.environ,
                 **container_environment(job, host.base_dir, host.name),

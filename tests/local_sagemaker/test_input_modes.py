@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import textwrap
 import threading
@@ -13,6 +14,8 @@ import time
 import numpy as np
 import pytest
 
+from include.local_sagemaker import fastfile
+from include.local_sagemaker.fastfile import FastFileMount
 from include.local_sagemaker.object_store import ObjectStore
 from include.recordio import write_numpy_to_dense_tensor
 from tests.support.engine import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
@@ -59,21 +62,51 @@ PIPE_SCRIPT = textwrap.dedent(
     """
 )
 
-# Lists the FastFile channel and reads one of its objects twice.
+# Looks at the FastFile channel as a SageMaker script may: lists it, takes sizes, seeks, loads and maps an
+# .npy, reads one object twice and another whole, tries to write; then, with SM_HP_SLEEP, waits to be stopped.
 FASTFILE_SCRIPT = textwrap.dedent(
     """
-    import json, os
+    import errno, hashlib, json, os, time
+    import numpy as np
 
     channel = os.environ["SM_CHANNEL_TRAIN"]
+    path = lambda name: os.path.join(channel, name)
+    with open(path("blob.bin"), "rb") as blob:
+        blob.seek(1_500_000)
+        middle = blob.read(16).hex()
+    try:
+        open(path("new.txt"), "w")
+        write_error = None
+    except OSError as error:
+        write_error = errno.errorcode[error.errno]
     seen = {
         "mode": json.loads(os.environ["SM_INPUT_DATA_CONFIG"])["train"]["TrainingInputMode"],
-        "listing": sorted(os.listdir(channel)),
-        "reads": [open(os.path.join(channel, "a.csv")).read() for _ in range(2)],
+        "listing": sorted(
+            os.path.relpath(os.path.join(root, name), channel)
+            for root, dirs, names in os.walk(channel)
+            for name in dirs + names
+        ),
+        "sizes": {name: os.path.getsize(path(name)) for name in ("a.csv", "blob.bin", "nested/m.npy")},
+        "middle": middle,
+        "npy": np.load(path("nested/m.npy")).tolist(),
+        "mapped": np.load(path("nested/m.npy"), mmap_mode="r").sum().item(),
+        "reads": [open(path("a.csv")).read() for _ in range(2)],
+        "blob_sha256": hashlib.sha256(open(path("blob.bin"), "rb").read()).hexdigest(),
+        "write_error": write_error,
     }
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as out:
         json.dump(seen, out)
+    if os.environ.get("SM_HP_SLEEP"):
+        time.sleep(600)
     """
 )
+# Where FUSE is available this machine's FastFile channels are mounted; elsewhere they are downloaded.
+FUSE = os.path.exists("/dev/fuse")
+FALLBACK_LINE = (
+    "is served as File here (its objects are downloaded before training) because FUSE is unavailable"
+)
+BLOB = np.random.default_rng(4).bytes(3_000_000)
+MATRIX = np.arange(12, dtype=np.float64).reshape(3, 4)
 
 
 def _sourcedir(script: str) -> bytes:
@@ -104,6 +137,8 @@ def bucket(s3) -> str:
     s3.put_object(Bucket=BUCKET, Key="bytes/train/b.bin", Body=rng.bytes(1_000_003))
     s3.put_object(Bucket=BUCKET, Key="fastfile/train/a.csv", Body=b"1,2\n3,4\n")
     s3.put_object(Bucket=BUCKET, Key="fastfile/train/b.csv", Body=b"5,6\n")
+    s3.put_object(Bucket=BUCKET, Key="fastfile/train/blob.bin", Body=BLOB)
+    s3.put_object(Bucket=BUCKET, Key="fastfile/train/nested/m.npy", Body=_npy_bytes())
     s3.put_object(Bucket=BUCKET, Key="libsvm/train/rows.txt", Body=b"1 1:0.5\n0 1:0.1\n")
     labelled = np.column_stack(
         [np.arange(300) % 2, rng.normal(size=(300, 3)) + (np.arange(300) % 2)[:, None]]
@@ -158,7 +193,7 @@ def _model_file(s3, described: dict, name: str) -> bytes:
 
 @pytest.fixture
 def fetches(monkeypatch) -> list[str]:
-    """The keys the engine streams from the object store (Pipe passes, FastFile reads), in order."""
+    """The keys the engine fetches from the object store (Pipe passes, FastFile ranged GETs), in order."""
     keys: list[str] = []
     original = ObjectStore.stream
 
@@ -167,7 +202,19 @@ def fetches(monkeypatch) -> list[str]:
         return original(self, bucket, key, chunk_bytes)
 
     monkeypatch.setattr(ObjectStore, "stream", recording)
+    monkeypatch.setattr(FastFileMount, "_record_fetch", lambda self, key: keys.append(key))
     return keys
+
+
+def _mounts_under(path) -> list[str]:
+    with open("/proc/self/mounts") as mounts:
+        return [line.split()[1] for line in mounts if line.split()[1].startswith(str(path))]
+
+
+def _log_lines(client_factory, name: str) -> list[str]:
+    logs = client_factory("logs")
+    events = logs.filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=name)
+    return [event["message"] for event in events["events"]]
 
 
 def _kmeans(sagemaker, unique, mode: str) -> dict:
@@ -188,6 +235,8 @@ def test_kmeans_trains_alike_in_every_input_mode(sagemaker, unique, bucket, fetc
     for mode in ("Pipe", "FastFile"):
         fetches.clear()
         assert _kmeans(sagemaker, unique, mode) == pytest.approx(file_mode, rel=1e-6), mode
+        if mode == "FastFile" and not FUSE:
+            continue
         # Streamed, not downloaded: every pass of k-means (count, sample, 3 epochs, assignment) fetched the
         # objects again, and the test channel once.
         assert fetches.count("kmeans/train/part-0") >= 5
@@ -245,18 +294,69 @@ def test_a_pipe_job_stopped_or_failed_mid_pass_ends_its_feed_and_removes_its_pip
     assert not [path for path in engine.training.work_root.rglob("*") if path.is_fifo()]
 
 
-def test_fastfile_fetches_an_object_when_it_is_opened_and_never_one_left_unread(
-    sagemaker, s3, unique, bucket, fetches
+def test_a_fastfile_channel_holds_real_files_fetched_only_when_read(
+    sagemaker, s3, unique, bucket, fetches, engine, client_factory
 ):
     name = unique("fastfile-script")
     sagemaker.create_training_job(**_script_job(name, "fastfile", "FastFile", "fastfile"))
     described = wait_for_job(sagemaker, name)
     assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
     seen = json.loads(_model_file(s3, described, "seen.json"))
-    assert seen == {"mode": "File", "listing": ["a.csv", "b.csv"], "reads": ["1,2\n3,4\n", "1,2\n3,4\n"]}
+    assert seen == {
+        "mode": "File",
+        "listing": ["a.csv", "b.csv", "blob.bin", "nested", "nested/m.npy"],
+        "sizes": {"a.csv": 8, "blob.bin": len(BLOB), "nested/m.npy": len(_npy_bytes())},
+        "middle": BLOB[1_500_000:1_500_016].hex(),
+        "npy": MATRIX.tolist(),
+        "mapped": MATRIX.sum(),
+        "reads": ["1,2\n3,4\n", "1,2\n3,4\n"],
+        "blob_sha256": hashlib.sha256(BLOB).hexdigest(),
+        "write_error": "EROFS" if FUSE else None,
+    }
+    # The runner cleans up after recording the job's end.
+    wait_for(lambda: not _mounts_under(engine.training.work_root / name), timeout=15)
+    if not FUSE:
+        assert any(FALLBACK_LINE in line for line in _log_lines(client_factory, name))
+        return
     time.sleep(0.2)
-    assert fetches.count("fastfile/train/a.csv") == 2
-    assert "fastfile/train/b.csv" not in fetches
+    assert "fastfile/train/b.csv" not in fetches  # never opened, never fetched
+    assert 1 <= fetches.count("fastfile/train/a.csv") <= 2
+    # One GET for the sought 16 bytes; the whole 3 MB read sequentially in 1 MiB GETs, not 128 KiB ones.
+    assert 2 <= fetches.count("fastfile/train/blob.bin") <= 6
+
+
+def _npy_bytes() -> bytes:
+    npy = io.BytesIO()
+    np.save(npy, MATRIX)
+    return npy.getvalue()
+
+
+@pytest.mark.skipif(not FUSE, reason="needs /dev/fuse: without it FastFile channels are downloaded")
+def test_a_stopped_fastfile_job_leaves_no_mount(sagemaker, unique, bucket, engine):
+    name = unique("fastfile-stopped")
+    sagemaker.create_training_job(**_script_job(name, "fastfile", "FastFile", "fastfile", sleep="yes"))
+    wait_for(lambda: _mounts_under(engine.training.work_root / name))
+    wait_for(lambda: sagemaker.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training")
+    sagemaker.stop_training_job(TrainingJobName=name)
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Stopped", described.get("FailureReason")
+    wait_for(lambda: not _mounts_under(engine.training.work_root / name), timeout=15)
+    wait_for(lambda: not (engine.training.work_root / name / "algo-1/opt/ml/input/data").exists())
+
+
+def test_fastfile_is_served_as_file_where_fuse_is_unavailable(
+    sagemaker, unique, bucket, monkeypatch, client_factory
+):
+    monkeypatch.setattr(fastfile, "unavailable_reason", lambda: "/dev/fuse does not exist")
+    file_mode = _kmeans(sagemaker, unique, "File")
+    assert _kmeans(sagemaker, unique, "FastFile") == pytest.approx(file_mode, rel=1e-6)
+    name = unique("fastfile-fallback")
+    sagemaker.create_training_job(**_script_job(name, "fastfile", "FastFile", "fastfile"))
+    assert wait_for_job(sagemaker, name)["TrainingJobStatus"] == "Completed"
+    lines = _log_lines(client_factory, name)
+    assert [line for line in lines if FALLBACK_LINE in line] == [
+        f"local engine: FastFile channel 'train' {FALLBACK_LINE}: /dev/fuse does not exist"
+    ]
 
 
 def test_xgboost_reads_csv_in_pipe_mode_and_refuses_libsvm_as_its_container_does(sagemaker, unique, bucket):

@@ -180,8 +180,8 @@ class _Keys:
     def __init__(self, keys: list[str]):
         self.keys = sorted(set(keys))
 
-    def list_keys(self, bucket: str, prefix: str = ""):
-        return [key for key in self.keys if key.startswith(prefix)]
+    def list_objects(self, bucket: str, prefix: str = ""):
+        return [(key, len(key.encode())) for key in self.keys if key.startswith(prefix)]
 
     def download(self, bucket: str, key: str, destination: Path) -> int:
         destination.write_bytes(key.encode())

@@ -46,11 +46,8 @@ class Channel:
     record_wrapper_type: str = "None"
 
     def files(self) -> list[Path]:
-        """Data files of the channel in a stable order, hidden files (``.amazon.manifest``) excluded; a
-        FastFile channel's objects are named pipes here (``include.local_sagemaker.channel_feeds``)."""
-        return sorted(
-            p for p in self.path.rglob("*") if (p.is_file() or p.is_fifo()) and not p.name.startswith(".")
-        )
+        """Data files of the channel in a stable order, hidden files (``.amazon.manifest``) excluded."""
+        return sorted(p for p in self.path.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 @dataclass(frozen=True)

@@ -386,7 +386,7 @@ def _recordio_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, 
 
 
 def recordio_file_batches(path: Path, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    """The codec's batches of a recordIO file; a named pipe (a Pipe-mode pass, a FastFile object here) is
+    """The codec's batches of a recordIO file; a named pipe (a Pipe-mode pass) is
     read front to back, as it cannot be mapped."""
     from include.recordio import iter_dense, iter_stream  # here: CSV-only jobs do not need the codec
 

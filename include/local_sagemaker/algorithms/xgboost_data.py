@@ -108,13 +108,11 @@ def read_dmatrix(
     raw data nor a concatenated copy of it is ever held. Without, a ``DMatrix`` of the raw values (what the
     other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`TrainingFailure`.
     """
-    if data_format.kind == PARQUET and (
-        channel.input_mode == PIPE or any(map(Path.is_fifo, data_files(channel)))
-    ):
+    if data_format.kind == PARQUET and channel.input_mode == PIPE:
         # The container reads it (mlio); here Parquet needs a seekable file, which a pipe is not.
         raise user_error(
-            f"The local engine reads Parquet only from files: channel '{channel.name}' is a Pipe-mode or "
-            "FastFile channel. Use File input mode for Parquet, or CSV or recordIO-protobuf."
+            f"The local engine reads Parquet only from files: channel '{channel.name}' is a Pipe-mode "
+            "channel. Use File or FastFile input mode for Parquet, or CSV or recordIO-protobuf."
         )
     if channel.input_mode == PIPE:
         if data_format.kind == LIBSVM:
@@ -123,8 +121,7 @@ def read_dmatrix(
             raise user_error("Pipe mode not supported for LibSVM.")
         batches = ChannelBatches(channel, None, data_format.kind, csv_weights)
         return _dmatrix(batches, data_format, max_bin)
-    # A FastFile object is a named pipe here, whose size shows only when read.
-    files = [path for path in data_files(channel) if path.is_fifo() or path.stat().st_size > 0]
+    files = [path for path in data_files(channel) if path.stat().st_size > 0]
     if not files:
         raise user_error(
             f"No data in {_CHANNEL_WORDS.get(channel.name, channel.name)} channel path {channel.path}"

@@ -16,7 +16,7 @@ import pytest
 from include.local_sagemaker import channel_feeds
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.algorithms.base import TrainingContext, TrainingFailure
-from include.local_sagemaker.channel_feeds import FastFileFeed, PipeFeed
+from include.local_sagemaker.channel_feeds import PipeFeed
 from include.local_sagemaker.channels import ChannelObject
 from include.recordio import write_numpy_to_dense_tensor
 from include.recordio.framing import iter_payloads
@@ -199,18 +199,3 @@ def test_xgboost_says_it_reads_parquet_only_from_files(make_job, tmp_path):
     finally:
         for feed in feeds:
             feed.stop()
-
-
-@pytest.mark.timeout(60)  # a reader left waiting on a spent pipe would wait for ever
-def test_a_fastfile_object_is_fed_again_each_time_it_is_opened(tmp_path):
-    (tmp_path / "a.csv").write_bytes(b"1,2\n")
-    (tmp_path / "b.csv").write_bytes(b"3,4\n")
-    objects = [ChannelObject("local", str(tmp_path / name), f"sub/{name}") for name in ("a.csv", "b.csv")]
-    store = LocalObjects()
-    feed = FastFileFeed(store, objects, tmp_path / "train").start()
-    try:
-        reads = [(tmp_path / "train" / "sub" / "a.csv").read_bytes() for _ in range(20)]
-    finally:
-        feed.stop()
-    assert reads == [b"1,2\n"] * 20
-    assert store.streamed == ["a.csv"] * 20
