@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("mfusepy")
 import mfusepy
-from engine_support import wait_for
 
 from include.local_sagemaker.channels import ChannelObject
 from include.local_sagemaker.fastfile import FastFileMount, unmount_stale
 from include.local_sagemaker.fastfile_server import READ_AHEAD_BYTES, ObjectFiles
 from include.local_sagemaker.object_store import ObjectStore
+from tests.support.engine import wait_for
 
 BLOB = bytes(range(256)) * 12_000  # 3,072,000 bytes
 
