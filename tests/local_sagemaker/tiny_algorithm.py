@@ -17,7 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext
+from include.local_sagemaker.failures import JobFailure
 
 
 def _rows(text: str) -> list[list[float]]:
@@ -67,10 +68,10 @@ class TinyAlgorithm:
             )
             print(f"tiny: host {context.current_host} of {list(context.hosts)} received {files}", flush=True)
         if hyperparameters.get("fail_on_host") == context.current_host:
-            raise TrainingFailure(f"ClientError: {context.current_host} was told to fail")
+            raise JobFailure(f"ClientError: {context.current_host} was told to fail")
         time.sleep(float(hyperparameters.get("sleep", 0)))
         if "fail" in hyperparameters:
-            raise TrainingFailure(f"ClientError: {hyperparameters['fail']}")
+            raise JobFailure(f"ClientError: {hyperparameters['fail']}")
         if "crash" in hyperparameters:
             raise RuntimeError(hyperparameters["crash"])
         rows = [row for path in context.channels["train"].files() for row in _rows(path.read_text())]

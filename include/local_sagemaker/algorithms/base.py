@@ -15,14 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from include.local_sagemaker.failures import JobFailure
-
-#: A training job failed: the engine's one failure type, by the name algorithms raise it. The message
-#: is written to ``output/failure`` and becomes the job's ``FailureReason``, so it is phrased the way
-#: SageMaker phrases it, e.g.
-#: ``ClientError: No value(s) were specified for 'k' which are required hyperparameter(s) ...``.
-TrainingFailure = JobFailure
-
 
 class InferenceError(Exception):
     """A request the model cannot answer. ``status`` is the HTTP status the real container returns
@@ -119,7 +111,7 @@ class Algorithm(Protocol):
 
     def train(self, context: TrainingContext) -> None:
         """Train from the context's channels and write artifacts to ``context.model_dir``.
-        Raise :class:`TrainingFailure` with SageMaker's wording when the job must fail."""
+        Raise :class:`JobFailure` with SageMaker's wording when the job must fail."""
 
     def load(self, model_dir: Path) -> Predictor:
         """Load the artifacts ``train`` wrote (extracted from ``model.tar.gz``)."""

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from include.local_sagemaker.algorithms import content_types
-from include.local_sagemaker.algorithms.base import Channel, TrainingFailure
+from include.local_sagemaker.algorithms.base import Channel
 from include.local_sagemaker.algorithms.hyperparameters import client_error
+from include.local_sagemaker.failures import JobFailure
 
 PIPE = "Pipe"
 PIPE_WAIT_SECONDS = 60.0  # how long a pass waits for its pipe to appear
@@ -55,7 +56,7 @@ def read_channel(
 ) -> ChannelData:
     """Read every data file of ``channel`` (sorted, hidden files skipped) into one :class:`ChannelData`.
 
-    ``feature_dim``, when given, is checked against every file. Raises :class:`TrainingFailure`.
+    ``feature_dim``, when given, is checked against every file. Raises :class:`JobFailure`.
     """
     media_type, parameters, files = _channel_files(channel, supported, default_content_type)
     files = pass_files(channel, files)
@@ -164,7 +165,7 @@ class ChannelStream:
         return self._rows
 
     def batches(self, batch_rows: int) -> Iterator[np.ndarray]:
-        """One pass over the channel in batches of ``batch_rows`` records. Raises :class:`TrainingFailure`
+        """One pass over the channel in batches of ``batch_rows`` records. Raises :class:`JobFailure`
         if the channel holds no records, or when it reaches a file of bad records or of the wrong width."""
         for features, _ in self._batches(batch_rows, with_labels=False):
             yield features
@@ -281,7 +282,7 @@ def _csv_label_size(channel: Channel, parameters: dict) -> int:
         ) from None
 
 
-def _no_records(channel: Channel, files: list[Path]) -> TrainingFailure:
+def _no_records(channel: Channel, files: list[Path]) -> JobFailure:
     return client_error(
         f"No data in channel '{channel.name}': its {len(files)} file(s) under {channel.path} hold no records",
         cause="ValueError",
@@ -329,7 +330,7 @@ def _read_recordio_file(path: Path) -> ChannelData:
     try:
         with path.open("rb") as stream:
             features, labels = read_dense(stream)
-    except TrainingFailure:
+    except JobFailure:
         raise
     except Exception as error:
         raise client_error(
@@ -397,7 +398,7 @@ def recordio_file_batches(path: Path, batch_rows: int) -> Iterator[tuple[np.ndar
         yield from iter_stream(stream, batch_rows)
 
 
-def _unreadable_recordio(path: Path, error: Exception) -> TrainingFailure:
+def _unreadable_recordio(path: Path, error: Exception) -> JobFailure:
     return client_error(
         f"Unable to read {path} as recordIO-protobuf (ContentType application/x-recordio-protobuf): {error}",
         cause=type(error).__name__,

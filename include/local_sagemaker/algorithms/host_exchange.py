@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from include.local_sagemaker.algorithms.base import TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.base import TrainingContext
+from include.local_sagemaker.failures import JobFailure
 
 EXCHANGE_VARIABLE = "LOCAL_SAGEMAKER_HOST_EXCHANGE"
 TIMEOUT_VARIABLE = "LOCAL_SAGEMAKER_HOST_EXCHANGE_TIMEOUT"
@@ -43,7 +44,7 @@ class HostExchange:
 
     def __init__(self, hosts: tuple[str, ...], current_host: str, directory: Path | None, timeout: float):
         if len(hosts) > 1 and directory is None:
-            raise TrainingFailure(
+            raise JobFailure(
                 f"InternalServerError: a job of {len(hosts)} hosts needs ${EXCHANGE_VARIABLE}, the directory "
                 "its hosts share; the engine sets it"
             )
@@ -119,7 +120,7 @@ class HostExchange:
         deadline = time.monotonic() + self.timeout
         while not path.exists():
             if time.monotonic() >= deadline:
-                raise TrainingFailure(
+                raise JobFailure(
                     f"AlgorithmError: {self.current_host} waited {self.timeout:g} s for '{name}' from "
                     f"{host}, which did not send it; see {host}'s log stream"
                 )

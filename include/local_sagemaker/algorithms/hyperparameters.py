@@ -2,7 +2,7 @@
 
 Every value in ``hyperparameters.json`` is a string. Each algorithm declares its hyperparameters as
 :class:`Hyperparameter` specs; :func:`parse_hyperparameters` applies defaults, parses every value and
-raises :class:`~include.local_sagemaker.algorithms.base.TrainingFailure` with the wording of the
+raises :class:`~include.local_sagemaker.algorithms.base.JobFailure` with the wording of the
 first-party algorithm containers (which validate with a JSON schema and phrase the schema errors), e.g.::
 
     ClientError: No value(s) were specified for 'k', 'feature_dim' which are required hyperparameter(s)
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from include.local_sagemaker.algorithms.base import TrainingFailure
+from include.local_sagemaker.failures import JobFailure
 
 
 class InvalidValue(ValueError):
@@ -38,9 +38,9 @@ class Hyperparameter:
     default: str | None = None
 
 
-def client_error(message: str, cause: str = "ValidationError") -> TrainingFailure:
+def client_error(message: str, cause: str = "ValidationError") -> JobFailure:
     """A job failure worded as SageMaker's algorithms word customer errors."""
-    return TrainingFailure(f"ClientError: {message} (caused by {cause})")
+    return JobFailure(f"ClientError: {message} (caused by {cause})")
 
 
 def parse_hyperparameters(specs: Iterable[Hyperparameter], given: Mapping[str, str]) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def json_list_of(*choices: str, name: str) -> Callable[[str], list[str]]:
         except json.JSONDecodeError:
             if raw in choices:
                 return [raw]
-            raise TrainingFailure(
+            raise JobFailure(
                 "Customer Error: Hyperparameter must be valid json, "
                 f"but found {name}: {raw} (caused by ValueError)"
             ) from None

@@ -179,7 +179,7 @@ def fit_centroids(
 
     With an ``exchange`` of several hosts, each host runs the first stage on its ``train`` shard (None: the
     host received no records) and sends its centres with their weights to the leader, which reduces them
-    all to ``k``; every host returns the leader's centroids. Raises :class:`TrainingFailure` if the
+    all to ``k``; every host returns the leader's centroids. Raises :class:`JobFailure` if the
     channel (all shards together) has fewer records than ``k``.
     """
     exchange = exchange or HostExchange.single_host()

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from include.local_sagemaker import process_tree
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext
+from include.local_sagemaker.failures import JobFailure
 
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
@@ -188,7 +189,7 @@ class ScriptModeAlgorithm:
         user, framework = split_hyperparameters(decode_hyperparameters(context.hyperparameters))
         program = framework.get(PROGRAM_HYPERPARAMETER)
         if not program or not isinstance(program, str):
-            raise TrainingFailure(
+            raise JobFailure(
                 f"ClientError: hyperparameter {PROGRAM_HYPERPARAMETER!r} (the entry point) is required to "
                 "run a framework image in script mode; got "
                 f"{context.hyperparameters.get(PROGRAM_HYPERPARAMETER)!r}"
@@ -196,7 +197,7 @@ class ScriptModeAlgorithm:
         code_dir = context.base_dir / "code"
         if not (code_dir / program).exists() and not (code_dir / program.replace(".", "/")).exists():
             found = sorted(p.name for p in code_dir.iterdir()) if code_dir.exists() else []
-            raise TrainingFailure(
+            raise JobFailure(
                 f"ClientError: entry point {program!r} is not in the source directory "
                 f"({framework.get(SUBMIT_DIRECTORY_HYPERPARAMETER)!r}); it holds {found}"
             )
@@ -245,7 +246,7 @@ class ScriptModeAlgorithm:
             reason = _execute_user_script_error(return_code, list(tail), command)
             context.failure_file.parent.mkdir(parents=True, exist_ok=True)
             context.failure_file.write_text(reason)
-            raise TrainingFailure(reason)
+            raise JobFailure(reason)
 
     def load(self, model_dir: Path) -> ScriptPredictor:
         program = os.environ.get(PROGRAM_VARIABLE) or TOOLKIT_DEFAULT_PROGRAM

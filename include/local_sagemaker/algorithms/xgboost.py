@@ -46,7 +46,7 @@ import xgboost as xgb
 from sklearn import metrics as sk_metrics
 
 from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext
 from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.metrics import log
 from include.local_sagemaker.algorithms.xgboost_data import (
@@ -62,6 +62,7 @@ from include.local_sagemaker.algorithms.xgboost_hyperparameters import (
     user_error,
     validate,
 )
+from include.local_sagemaker.failures import JobFailure
 
 MODEL_FILE = "xgboost-model"
 _SOURCE_LOCATION = re.compile(r"^\[\d\d:\d\d:\d\d\] \S+:\d+: ")
@@ -179,7 +180,7 @@ def quantile_bins(params: dict[str, Any]) -> int | None:
 
 
 def train_booster(params: dict[str, Any], train: xgb.DMatrix, validation: xgb.DMatrix | None) -> xgb.Booster:
-    """``xgboost.train`` as the container calls it; XGBoost failures become :class:`TrainingFailure`."""
+    """``xgboost.train`` as the container calls it; XGBoost failures become :class:`JobFailure`."""
     config = {name: _xgboost_value(value) for name, value in params.items() if name not in _CONTAINER_ONLY}
     objective_metric = params.get("_tuning_objective_metric", "").partition(":")[2] or None
     requested = list(
@@ -218,8 +219,8 @@ def train_booster(params: dict[str, Any], train: xgb.DMatrix, validation: xgb.DM
     except Exception as error:
         message = _without_stack_trace(str(error))
         if any(known in message for known in CUSTOMER_ERRORS):
-            raise TrainingFailure(f"ClientError: {message}") from None
-        raise TrainingFailure(f"AlgorithmError: XGB train call failed with exception:\n {message}") from None
+            raise JobFailure(f"ClientError: {message}") from None
+        raise JobFailure(f"AlgorithmError: XGB train call failed with exception:\n {message}") from None
 
 
 def _xgboost_value(value: Any) -> Any:

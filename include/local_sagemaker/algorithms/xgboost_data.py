@@ -34,9 +34,10 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.datasets import load_svmlight_file
 
-from include.local_sagemaker.algorithms.base import Channel, TrainingFailure
+from include.local_sagemaker.algorithms.base import Channel
 from include.local_sagemaker.algorithms.channel_data import PIPE, pass_files, recordio_file_batches
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import user_error
+from include.local_sagemaker.failures import JobFailure
 
 LIBSVM, CSV, PARQUET, RECORDIO_PROTOBUF = "libsvm", "csv", "parquet", "recordio-protobuf"
 DEFAULT_CONTENT_TYPE = "text/libsvm"
@@ -106,7 +107,7 @@ def read_dmatrix(
     With ``max_bin`` it is a ``QuantileDMatrix``: XGBoost sketches the feature quantiles over the batches
     and keeps only each value's histogram bin (what the ``hist`` tree method trains on), so neither the
     raw data nor a concatenated copy of it is ever held. Without, a ``DMatrix`` of the raw values (what the
-    other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`TrainingFailure`.
+    other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`JobFailure`.
     """
     if data_format.kind == PARQUET and channel.input_mode == PIPE:
         # The container reads it (mlio); here Parquet needs a seekable file, which a pipe is not.
@@ -134,10 +135,10 @@ def _dmatrix(batches: ChannelBatches, data_format: ChannelFormat, max_bin: int |
         if max_bin is None:
             return xgb.DMatrix(batches)
         return xgb.QuantileDMatrix(batches, max_bin=max_bin)
-    except TrainingFailure:
+    except JobFailure:
         raise
     except Exception as error:
-        # An XGBoost failure on well-formed batches (the reader's own failures are TrainingFailures).
+        # An XGBoost failure on well-formed batches (the reader's own failures are JobFailures).
         raise user_error(f"Failed to load {data_format.kind} data with exception:\n{error}") from None
 
 
@@ -189,7 +190,7 @@ class ChannelBatches(xgb.DataIter):
                 yield features, labels, weights
             if not rows:
                 raise user_error(f"Got no records in channel '{self.channel.name}' ({self.kind})")
-        except TrainingFailure:
+        except JobFailure:
             raise
         except Exception as error:
             raise user_error(f"Failed to load {self.kind} data with exception:\n{error}") from None

@@ -25,9 +25,9 @@ import numpy as np
 import xgboost as xgb
 from xgboost.tracker import RabitTracker
 
-from include.local_sagemaker.algorithms.base import TrainingFailure
 from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.metrics import log
+from include.local_sagemaker.failures import JobFailure
 
 TRACKER_HOST = "127.0.0.1"
 
@@ -48,7 +48,7 @@ def boosting_hosts(exchange: HostExchange, has_data: bool) -> Iterator[bool | No
     if exchange.is_leader:
         training = np.array([bool(message["has_data"]) for message in gathered])
         if not training.any():
-            raise TrainingFailure(f"ClientError: No data in training channel on any host of {exchange.hosts}")
+            raise JobFailure(f"ClientError: No data in training channel on any host of {exchange.hosts}")
         port = 0
         if training.sum() > 1:
             tracker = RabitTracker(
@@ -82,7 +82,7 @@ def boosting_hosts(exchange: HostExchange, has_data: bool) -> Iterator[bool | No
         if tracker is not None:
             tracker.wait_for(_seconds(exchange))
     except xgb.core.XGBoostError as error:
-        raise TrainingFailure(
+        raise JobFailure(
             f"AlgorithmError: host {exchange.current_host} lost the XGBoost collective of {training} "
             f"(timeout {_seconds(exchange)} s): {str(error).splitlines()[0]}; see the other hosts' logs"
         ) from None

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from include.local_sagemaker.algorithms import xgboost_versions
-from include.local_sagemaker.algorithms.base import TrainingFailure
 from include.local_sagemaker.algorithms.xgboost_versions import LEGACY
+from include.local_sagemaker.failures import JobFailure
 
 # XGBoost's evaluation metrics and the container's own (scikit-learn) metrics, by the direction the
 # container's metric definitions give them.
@@ -111,9 +111,9 @@ UPDATERS = (
 ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lambda", "reg_alpha": "alpha"}
 
 
-def user_error(message: str) -> TrainingFailure:
+def user_error(message: str) -> JobFailure:
     """A customer error of the XGBoost container (its ``UserError``), as the job's ``FailureReason``."""
-    return TrainingFailure(f"ClientError: {message}")
+    return JobFailure(f"ClientError: {message}")
 
 
 # --- ranges --------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def specs_for(version: str) -> dict[str, Spec]:
 
 def validate(given: Mapping[str, str], version: str = xgboost_versions.DEFAULT) -> dict[str, Any]:
     """Parse and check ``hyperparameters.json`` the way the image of ``version`` does; returns the given
-    names (aliases resolved) mapped to parsed values. Raises :class:`TrainingFailure` at the first problem."""
+    names (aliases resolved) mapped to parsed values. Raises :class:`JobFailure` at the first problem."""
     specs = specs_for(version)
     values = {ALIASES.get(name, name): raw for name, raw in given.items()}
     for spec in specs.values():

@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 
-from include.local_sagemaker.algorithms.base import TrainingFailure
 from include.local_sagemaker.algorithms.channel_data import read_channel, stream_channel
+from include.local_sagemaker.failures import JobFailure
 from include.recordio import write_numpy_to_dense_tensor
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 
@@ -51,7 +51,7 @@ def test_files_are_read_in_order_and_hidden_files_skipped(make_job):
 
 
 def reason(context, **kwargs) -> str:
-    with pytest.raises(TrainingFailure) as caught:
+    with pytest.raises(JobFailure) as caught:
         read_channel(context.channels["train"], **kwargs)
     return str(caught.value)
 
@@ -158,7 +158,7 @@ def test_stream_reads_csv_in_chunks(make_job):
 
 
 def stream_reason(context, **kwargs) -> str:
-    with pytest.raises(TrainingFailure) as caught:
+    with pytest.raises(JobFailure) as caught:
         list(stream_channel(context.channels["train"], **kwargs).batches(2))
     return str(caught.value)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from include.local_sagemaker.algorithms.base import TrainingFailure
 from include.local_sagemaker.algorithms.hyperparameters import (
     Hyperparameter,
     boolean,
@@ -15,6 +14,7 @@ from include.local_sagemaker.algorithms.hyperparameters import (
     or_auto,
     parse_hyperparameters,
 )
+from include.local_sagemaker.failures import JobFailure
 
 SPECS = (
     Hyperparameter("k", integer(minimum=1), required=True),
@@ -29,7 +29,7 @@ SPECS = (
 
 
 def failure(given: dict[str, str]) -> str:
-    with pytest.raises(TrainingFailure) as caught:
+    with pytest.raises(JobFailure) as caught:
         parse_hyperparameters(SPECS, given)
     return str(caught.value)
 

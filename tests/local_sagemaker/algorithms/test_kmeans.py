@@ -11,8 +11,9 @@ import pytest
 from sklearn.metrics import pairwise_distances_argmin_min
 
 from include.local_sagemaker.algorithms import mxnet_ndarray, registry
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError
 from include.local_sagemaker.algorithms.kmeans import ALGORITHM, KMeansPredictor
+from include.local_sagemaker.failures import JobFailure
 from include.recordio import read_records, write_numpy_to_dense_tensor
 from tests.local_sagemaker.algorithms.algorithm_test_data import blobs, csv_bytes
 
@@ -169,7 +170,7 @@ def test_class_sorted_data_gets_a_centre_in_every_cluster(make_job, init_method)
 def test_bad_jobs_fail_with_a_reason(make_job, hyperparameters, channels, reason):
     context = make_job(hyperparameters, channels)
 
-    with pytest.raises(TrainingFailure) as caught:
+    with pytest.raises(JobFailure) as caught:
         ALGORITHM.train(context)
 
     assert reason in str(caught.value)

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from include.local_sagemaker.algorithms import linear_learner_fit, mxnet_ndarray, registry
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext
 from include.local_sagemaker.algorithms.linear_learner import ALGORITHM
+from include.local_sagemaker.failures import JobFailure
 from include.recordio import read_records
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 from tests.local_sagemaker.algorithms.hosts_support import run_hosts
@@ -36,7 +37,7 @@ def metrics_from_log(log: str) -> dict[str, float]:
 
 
 def failure_of(make_job, hyperparameters, channels) -> str:
-    with pytest.raises(TrainingFailure) as raised:
+    with pytest.raises(JobFailure) as raised:
         ALGORITHM.train(make_job(hyperparameters, channels))
     return str(raised.value)
 

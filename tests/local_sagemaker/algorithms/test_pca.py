@@ -10,8 +10,9 @@ import pytest
 from sklearn.decomposition import PCA
 
 from include.local_sagemaker.algorithms import mxnet_ndarray, registry
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError
 from include.local_sagemaker.algorithms.pca import ALGORITHM, PCAPredictor
+from include.local_sagemaker.failures import JobFailure
 from include.recordio import read_records, write_numpy_to_dense_tensor
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 
@@ -109,7 +110,7 @@ def test_csv_training_and_test_channel(make_job, data, capsys):
 def test_bad_hyperparameters_fail_the_job(make_job, data, hyperparameters, reason):
     context = make_job(hyperparameters, {"train": (None, {"a.pbr": recordio_bytes(data)})})
 
-    with pytest.raises(TrainingFailure) as caught:
+    with pytest.raises(JobFailure) as caught:
         ALGORITHM.train(context)
 
     assert reason in str(caught.value)

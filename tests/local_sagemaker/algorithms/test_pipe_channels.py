@@ -15,9 +15,10 @@ import pytest
 
 from include.local_sagemaker import channel_feeds
 from include.local_sagemaker.algorithms import registry
-from include.local_sagemaker.algorithms.base import TrainingContext, TrainingFailure
+from include.local_sagemaker.algorithms.base import TrainingContext
 from include.local_sagemaker.channel_feeds import PipeFeed
 from include.local_sagemaker.channels import ChannelObject
+from include.local_sagemaker.failures import JobFailure
 from include.recordio import write_numpy_to_dense_tensor
 from include.recordio.framing import iter_payloads
 from tests.local_sagemaker.algorithms.algorithm_test_data import blobs, csv_bytes
@@ -144,7 +145,7 @@ def test_a_bad_record_in_a_pipe_fails_the_job_with_its_offset(make_job, tmp_path
     (tmp_path / "sources").mkdir()
     piped, feeds = _piped(context, tmp_path / "sources")
     try:
-        with pytest.raises(TrainingFailure, match=r"ClientError: .*truncated record at byte offset"):
+        with pytest.raises(JobFailure, match=r"ClientError: .*truncated record at byte offset"):
             registry.lookup(PCA_IMAGE).train(piped)
     finally:
         for feed in feeds:
@@ -192,9 +193,7 @@ def test_xgboost_says_it_reads_parquet_only_from_files(make_job, tmp_path):
     (tmp_path / "sources").mkdir()
     piped, feeds = _piped(context, tmp_path / "sources")
     try:
-        with pytest.raises(
-            TrainingFailure, match=r"^ClientError: The local engine reads Parquet only from files"
-        ):
+        with pytest.raises(JobFailure, match=r"^ClientError: The local engine reads Parquet only from files"):
             registry.lookup(XGBOOST_IMAGE).train(piped)
     finally:
         for feed in feeds:

@@ -16,10 +16,11 @@ import xgboost as xgb
 
 from include.local_sagemaker.algorithms import registry, xgboost_data, xgboost_versions
 from include.local_sagemaker.algorithms import xgboost as xgboost_module
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingFailure
+from include.local_sagemaker.algorithms.base import InferenceError
 from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostAlgorithm, XGBoostPredictor
 from include.local_sagemaker.algorithms.xgboost import train_booster as real_train_booster
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import validate
+from include.local_sagemaker.failures import JobFailure
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 from tests.local_sagemaker.algorithms.hosts_support import run_hosts
 from tests.local_sagemaker.algorithms.mnist_test_data import libsvm_bytes, mnist_sample, recordio_bytes
@@ -75,7 +76,7 @@ def binary_data(rows: int = 300, dim: int = 4, seed: int = 3) -> tuple[np.ndarra
 
 
 def failure_of(make_job, hyperparameters, channels) -> str:
-    with pytest.raises(TrainingFailure) as raised:
+    with pytest.raises(JobFailure) as raised:
         ALGORITHM.train(make_job(hyperparameters, channels))
     return str(raised.value)
 
@@ -548,7 +549,7 @@ def test_silent_is_extraneous_from_1_2_1(make_job, version):
 
 def failure_of_version(version: str, hyperparameters: dict) -> str:
     # Validation comes before the data is read, so the failing half needs no container tree of its own.
-    with pytest.raises(TrainingFailure) as raised:
+    with pytest.raises(JobFailure) as raised:
         validate(hyperparameters, version)
     return str(raised.value)
 
@@ -576,7 +577,7 @@ def test_names_each_version_accepts(make_job, name, value, accepted_by, extraneo
     ("version", "folds", "other"), [("1.2-1", "_nfold", "_kfold"), ("1.2-2", "_kfold", "_nfold")]
 )
 def test_cross_validation_is_nfold_in_1_2_1_and_kfold_after(make_job, version, folds, other):
-    with pytest.raises(TrainingFailure, match=f"{folds}: cross-validation training is not supported"):
+    with pytest.raises(JobFailure, match=f"{folds}: cross-validation training is not supported"):
         train_as(version, make_job, {"num_round": "2", folds: "3"})
     assert failure_of_version(version, {"num_round": "2", other: "3"}) == (
         f"ClientError: Extraneous hyperparameter found: {other}"
