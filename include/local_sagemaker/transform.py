@@ -25,10 +25,10 @@ from pathlib import Path
 from include.local_sagemaker.channels import ChannelError, channel_objects
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.failures import JobFailure
-from include.local_sagemaker.hosting import ModelServer, serving_container, stage_model
 from include.local_sagemaker.job_runner import JobRunner
 from include.local_sagemaker.job_threads import RunningJob
 from include.local_sagemaker.logs import LogStore
+from include.local_sagemaker.model_servers import ModelServer, serving_container, stage_model
 from include.local_sagemaker.names import split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.state import ResourceStore
