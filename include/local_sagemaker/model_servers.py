@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from include.local_sagemaker.frameworks.container.model_server import READY_PREF
 from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
+from include.local_sagemaker.paths import extract_archive
 from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
 
 STARTUP_TIMEOUT_SECONDS = 120.0
@@ -52,14 +52,14 @@ def _model_error(variant: str, status: int, message: str, log_group: str) -> Ser
 
 
 def _extract_archive(archive_path: Path, destination: Path, source: str, what: str) -> None:
-    try:
-        with tarfile.open(archive_path, mode="r:*") as archive:
-            archive.extractall(destination, filter="data")
-    except (tarfile.TarError, OSError) as error:
-        raise JobFailure(
+    extract_archive(
+        archive_path,
+        destination,
+        lambda error: (
             f"Failed to extract {what} archive from URL {source}: {error}. Please ensure "
             "that the object located at the URL is a valid tar.gz archive."
-        ) from error
+        ),
+    )
 
 
 def serving_container(model: dict) -> dict:

@@ -3,8 +3,12 @@ confined to the engine's state directory: nothing a client sends can name a file
 
 from __future__ import annotations
 
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
+
+from include.local_sagemaker.failures import JobFailure
 
 
 class PathEscapeError(ValueError):
@@ -26,3 +30,14 @@ def confined(root: Path, relative: str) -> Path:
     if not target.is_relative_to(base) or target == base:
         raise PathEscapeError(f"{relative!r} resolves outside {base}")
     return target
+
+
+def extract_archive(archive_path: Path, destination: Path, failure: Callable[[Exception], str]) -> None:
+    """Extract a tar archive a client supplied into ``destination``, with tarfile's ``data`` filter (no
+    member may land outside it, be a device or keep unsafe modes); an archive that cannot be read fails
+    the job with :class:`JobFailure` and ``failure(error)`` as its reason."""
+    try:
+        with tarfile.open(archive_path, mode="r:*") as archive:
+            archive.extractall(destination, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        raise JobFailure(failure(error)) from error

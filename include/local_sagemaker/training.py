@@ -49,6 +49,7 @@ from include.local_sagemaker.job_threads import RunningJob
 from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
+from include.local_sagemaker.paths import extract_archive
 from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
 from include.local_sagemaker.state import ResourceStore
 
@@ -373,13 +374,13 @@ class TrainingRunner(JobRunner):
         if self.s3.download(bucket, key, archive_path) is None:
             raise JobFailure(f"ClientError: sagemaker_submit_directory {uri} does not exist")
         code_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            with tarfile.open(archive_path, mode="r:*") as archive:
-                archive.extractall(code_dir, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise JobFailure(
+        extract_archive(
+            archive_path,
+            code_dir,
+            lambda error: (
                 f"ClientError: sagemaker_submit_directory {uri} is not a readable tar.gz archive: {error}"
-            ) from error
+            ),
+        )
 
     def _train(
         self, job: dict, hosts: list[_Host], exchange: Path, definitions: list[dict], running: RunningJob
