@@ -131,7 +131,7 @@ status: $(STAMP)
 # (70,000 images, a Debian package) is the full-size data set of the DAG wall-time benchmark.
 bench: $(STAMP)
 	$(MAKE) --no-print-directory system-packages DEBIAN_PACKAGES=dataset-fashion-mnist
-	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	for script in benchmarks/*.py; do echo "== $$script"; $(PY) -m benchmarks.$$(basename $$script .py) || exit 1; done
 
 # Re-resolve the transitive pins after changing requirements.txt.
 constraints:

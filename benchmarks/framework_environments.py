@@ -1,6 +1,6 @@
 """What framework environments cost: building one, and the start-up they add to a script-mode job.
 
-    .venv/bin/python benchmarks/framework_environments.py
+    .venv/bin/python -m benchmarks.framework_environments
 
 1. Build: each default environment (``make install``'s) is built into an empty frameworks directory from
    uv's download cache (what a second checkout, or a changed lock file, costs; the very first build also

@@ -15,7 +15,7 @@ Each repeat runs ours then the peer, so both see the same load on a shared machi
 each is reported. A ratio below 1 means ours is faster. Also timed: loading the offline sample and
 writing it in every format (the first-run path of a DAG).
 
-Run: ``.venv/bin/python benchmarks/mnist_formats.py [--pixels uint8] [--repeats N]``.
+Run: ``.venv/bin/python -m benchmarks.mnist_formats [--pixels uint8] [--repeats N]``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Peak memory of the Parquet → recordIO conversion on a table far bigger than MNIST.
 
-    .venv/bin/python benchmarks/parquet_conversion.py [--rows 1000000] [--rows-per-group 20000]
+    .venv/bin/python -m benchmarks.parquet_conversion [--rows 1000000] [--rows-per-group 20000]
 
 Writes a rows × 784 float32 Parquet file in the seeds' layout (pixel columns "0".."783" plus "label"),
 streaming it row group by row group with fastparquet, then converts it in a fresh subprocess with the

@@ -1,6 +1,6 @@
 """include.recordio against the SageMaker SDK's recordIO writer and reader, in one run.
 
-    .venv/bin/python benchmarks/recordio_codec.py [--rows 60000] [--features 784]
+    .venv/bin/python -m benchmarks.recordio_codec [--rows 60000] [--features 784]
 
 The SDK (benchmarks/requirements-sdk.txt) needs protobuf < 7, so it runs in its own virtualenv,
 ``.cache/sagemaker-sdk``, created on first use; its timings come from a subprocess fed the same arrays,
