@@ -8,6 +8,7 @@ import sys
 import boto3
 import pytest
 
+from include.local_sagemaker import object_store
 from include.local_sagemaker.engine import LocalSageMaker
 from include.local_sagemaker.seaweedfs import SeaweedServer
 
@@ -47,3 +48,29 @@ def test_the_cli_needs_the_stores_credentials(tmp_path):
     )  # fmt: skip
     assert finished.returncode == 2
     assert "LOCAL_SAGEMAKER_STORE_ACCESS_KEY_ID" in finished.stderr
+
+
+def test_a_stream_reads_the_object_range_by_range_and_ends_if_it_changes(tmp_path, monkeypatch):
+    """What Pipe-mode feeds read: the whole object over several ranged GETs, in chunks no larger than
+    asked; nothing for an empty object, None for a missing one; a stream whose object is replaced ends
+    early rather than splice two objects' bytes."""
+    monkeypatch.setattr(object_store, "RANGE_BYTES", 1 << 20)
+    service = SeaweedServer(tmp_path / "seaweedfs").start()
+    try:
+        store = service.store
+        store.client.create_bucket(Bucket="streams")
+        data = bytes(range(256)) * (5 * 4096 + 7)  # 5 MiB and a little more: six ranges
+        store.put("streams", "object", data)
+        store.put("streams", "empty", b"")
+        chunks = list(store.stream("streams", "object", 300_000))
+        assert b"".join(chunks) == data
+        assert max(len(chunk) for chunk in chunks) <= 300_000
+        assert list(store.stream("streams", "empty", 1024)) == []
+        assert store.stream("streams", "missing", 1024) is None
+
+        stream = store.stream("streams", "object", 1 << 20)
+        first = next(stream)
+        store.put("streams", "object", b"another object of another length")
+        assert first + b"".join(stream) == data[: 1 << 20]
+    finally:
+        service.stop()
