@@ -36,6 +36,7 @@ from include.local_sagemaker.object_store import ObjectStore
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
+MAX_VOLUMES = 10_000  # the volume server's cap (see _launch): far above any number of buckets a run makes
 # The components ``weed mini`` runs, each with an HTTP and a gRPC port that we choose.
 _COMPONENTS = ("master", "volume", "filer", "s3", "admin")
 _PR_SET_PDEATHSIG = 1
@@ -151,6 +152,11 @@ class SeaweedServer:
             # Bounded buffers (uploads in flight, read cache): SeaweedFS's memory must not grow with
             # the objects moving through it.
             "-s3.concurrentUploadLimitMB=64", "-s3.readerCacheSizeMB=64",
+            # Every bucket is a collection with volumes of its own, and by default the volume count is
+            # capped at free disk / volume size (up to 1 GB): a few dozen buckets on a small disk, after
+            # which every write to a new bucket fails with "No writable volumes". Volumes are not
+            # preallocated, so a high cap reserves nothing; a full disk still fails writes.
+            f"-volume.max={MAX_VOLUMES}",
         ]  # fmt: skip
         started = threading.Event()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -72,5 +73,21 @@ def test_a_stream_reads_the_object_range_by_range_and_ends_if_it_changes(tmp_pat
         first = next(stream)
         store.put("streams", "object", b"another object of another length")
         assert first + b"".join(stream) == data[: 1 << 20]
+    finally:
+        service.stop()
+
+
+def test_the_store_takes_more_buckets_than_its_disk_has_gigabytes(tmp_path):
+    """SeaweedFS gives each bucket volumes of its own and by default caps their count at free disk / volume
+    size; a store on a small disk then refused every write to a new bucket after a few dozen."""
+    free_gigabytes = shutil.disk_usage(tmp_path).free // 2**30
+    service = SeaweedServer(tmp_path / "seaweedfs").start()
+    try:
+        store = service.store
+        for index in range(free_gigabytes + 20):
+            bucket = f"bucket-{index:05d}"
+            store.client.create_bucket(Bucket=bucket)
+            store.put(bucket, "object", b"stored")
+        assert store.client.get_object(Bucket=bucket, Key="object")["Body"].read() == b"stored"
     finally:
         service.stop()
