@@ -11,7 +11,8 @@ Formats, with the label always in the first column:
   indices gives an empty column 0, exactly as XGBoost's own reader does), absent entries are missing;
 * CSV — no header, the delimiter sniffed from the first line; ``csv_weights=1`` takes instance weights
   from the second column; empty cells are missing;
-* Parquet — every column numeric, the first one the label;
+* Parquet — every column numeric, the first one the label; a Pipe-mode pass is read object by object
+  (:mod:`~include.local_sagemaker.algorithms.parquet_stream`);
 * recordIO-protobuf — dense or sparse float32 ``Record``\\ s with a label.
 
 The files are parsed batch by batch, each batch handed to XGBoost through a ``DataIter``
@@ -36,6 +37,7 @@ from sklearn.datasets import load_svmlight_file
 
 from include.local_sagemaker.algorithms.base import Channel
 from include.local_sagemaker.algorithms.channel_data import PIPE, pass_files, recordio_file_batches
+from include.local_sagemaker.algorithms.parquet_stream import parquet_objects
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import user_error
 from include.local_sagemaker.failures import JobFailure
 
@@ -109,16 +111,11 @@ def read_dmatrix(
     raw data nor a concatenated copy of it is ever held. Without, a ``DMatrix`` of the raw values (what the
     other tree methods, ``gblinear`` and exact evaluation need). Raises :class:`JobFailure`.
     """
-    if data_format.kind == PARQUET and channel.input_mode == PIPE:
-        # The container reads it (mlio); here Parquet needs a seekable file, which a pipe is not.
-        raise user_error(
-            f"The local engine reads Parquet only from files: channel '{channel.name}' is a Pipe-mode "
-            "channel. Use File or FastFile input mode for Parquet, or CSV or recordIO-protobuf."
-        )
     if channel.input_mode == PIPE:
         if data_format.kind == LIBSVM:
-            # The container's own refusal (sagemaker-xgboost-container, data_utils.get_libsvm_dmatrix); it
-            # reads Pipe-mode channels of CSV, Parquet and recordIO-protobuf (VALID_PIPED_CONTENT_TYPES).
+            # The container's own refusal (sagemaker-xgboost-container, data_utils.get_libsvm_dmatrix); its
+            # images 0.90-1 to 3.0-5 read Pipe-mode channels of CSV, Parquet and recordIO-protobuf
+            # (VALID_PIPED_CONTENT_TYPES; Parquet through mlio, see parquet_stream).
             raise user_error("Pipe mode not supported for LibSVM.")
         batches = ChannelBatches(channel, None, data_format.kind, csv_weights)
         return _dmatrix(batches, data_format, max_bin)
@@ -176,7 +173,7 @@ class ChannelBatches(xgb.DataIter):
             elif self.kind == CSV:
                 batches = _csv_batches(files, self.csv_weights)
             elif self.kind == PARQUET:
-                batches = _parquet_batches(files)
+                batches = _parquet_batches(files, self.channel.path.parent)
             else:
                 batches = _recordio_batches(files)
             rows = 0
@@ -344,15 +341,26 @@ def _locate_bad_csv_cell(path: Path, delimiter: str, error: Exception) -> str:
 # --- Parquet and recordIO ------------------------------------------------------------------------
 
 
-def _parquet_batches(files: list[Path]) -> Iterator[tuple]:
+def _parquet_batches(files: list[Path], spill_dir: Path) -> Iterator[tuple]:
+    """Each file's row groups; a pipe (a Pipe-mode pass) carries Parquet objects back to back, which are
+    read one at a time through a temporary file in ``spill_dir`` (the job's own input directory)."""
     from fastparquet import ParquetFile
 
     for path in files:
-        for table in ParquetFile(str(path)).iter_row_groups():
-            values = table.to_numpy(dtype=np.float32)
-            for start in range(0, len(values), BATCH_ROWS):
-                part = values[start : start + BATCH_ROWS]
-                yield np.ascontiguousarray(part[:, 1:]), part[:, 0].copy(), None
+        if not path.is_fifo():
+            yield from _row_group_batches(ParquetFile(str(path)))
+            continue
+        with path.open("rb") as stream:
+            for parquet_object in parquet_objects(stream, spill_dir):
+                yield from _row_group_batches(ParquetFile(parquet_object))
+
+
+def _row_group_batches(parquet_file) -> Iterator[tuple]:
+    for table in parquet_file.iter_row_groups():
+        values = table.to_numpy(dtype=np.float32)
+        for start in range(0, len(values), BATCH_ROWS):
+            part = values[start : start + BATCH_ROWS]
+            yield np.ascontiguousarray(part[:, 1:]), part[:, 0].copy(), None
 
 
 def _recordio_batches(files: list[Path]) -> Iterator[tuple]:

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from include.local_sagemaker import channel_feeds
-from include.local_sagemaker.algorithms import registry
+from include.local_sagemaker.algorithms import parquet_stream, registry
 from include.local_sagemaker.algorithms.base import TrainingContext
 from include.local_sagemaker.channel_feeds import PipeFeed
 from include.local_sagemaker.channels import ChannelObject
@@ -188,13 +189,58 @@ def _headers(data: bytes) -> list[int]:
     return headers
 
 
-def test_xgboost_says_it_reads_parquet_only_from_files(make_job, tmp_path):
-    context = make_job({"num_round": "2"}, {"train": ("application/x-parquet", {"part.parquet": b"PAR1"})})
-    (tmp_path / "sources").mkdir()
-    piped, feeds = _piped(context, tmp_path / "sources")
-    try:
-        with pytest.raises(JobFailure, match=r"^ClientError: The local engine reads Parquet only from files"):
-            registry.lookup(XGBOOST_IMAGE).train(piped)
-    finally:
-        for feed in feeds:
-            feed.stop()
+def _parquet(features: np.ndarray, labels: np.ndarray, row_group_rows: int = 10**9) -> bytes:
+    table = pd.DataFrame(np.column_stack([labels, features]).astype(np.float32))
+    table.columns = [f"c{index}" for index in table.columns]
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, engine="fastparquet", index=False, row_group_offsets=row_group_rows)
+    return buffer.getvalue()
+
+
+def test_xgboost_in_pipe_mode_reads_parquet_objects_back_to_back_to_the_file_modes_model(
+    make_job, tmp_path, monkeypatch
+):
+    features, labels, _ = blobs(rows=700, dim=4)
+    binary = (labels == 0).astype(np.float32)
+    # Several objects, one of several row groups; a pipe chunk far smaller than an object.
+    train = {
+        "a.parquet": _parquet(features[:250], binary[:250], row_group_rows=100),
+        "b.parquet": _parquet(features[250:260], binary[250:260]),
+        "c.parquet": _parquet(features[260:500], binary[260:500]),
+    }
+    channels = {
+        "train": ("application/x-parquet", train),
+        "validation": ("parquet", {"v.parquet": _parquet(features[500:], binary[500:])}),
+    }
+    monkeypatch.setattr(parquet_stream, "CHUNK_BYTES", 64)
+    hyperparameters = {"num_round": "3", "objective": "binary:logistic", "eval_metric": "logloss"}
+    file_model, pipe_model, feeds = _train_both_ways(
+        make_job, tmp_path, XGBOOST_IMAGE, hyperparameters, channels
+    )
+    assert pipe_model == file_model
+    assert feeds[0].store.streamed[:3] == ["a.parquet", "b.parquet", "c.parquet"]
+
+
+def test_parquet_objects_are_split_where_a_footer_ends_not_at_every_magic(tmp_path):
+    # float32 0x31524150 is "PAR1" in the data pages: only a magic preceded by a metadata length ends a file.
+    magic_value = np.frombuffer(parquet_stream.MAGIC, dtype="<f4")
+    first = _parquet(np.full((5, 2), magic_value, dtype=np.float32), np.zeros(5))
+    second = _parquet(np.ones((3, 2), dtype=np.float32), np.ones(3))
+    assert first.count(parquet_stream.MAGIC) > 2
+
+    objects = [obj.read() for obj in parquet_stream.parquet_objects(io.BytesIO(first + second), tmp_path)]
+
+    assert objects == [first, second]
+    assert not list(tmp_path.iterdir())  # the spilled objects leave nothing behind
+
+
+@pytest.mark.parametrize(
+    ("stream", "message"),
+    [
+        (b"not parquet", "does not start with the Parquet magic number"),
+        (b"PAR1 and no footer", "does not have a valid Parquet footer"),
+    ],
+)
+def test_a_pipe_of_bad_parquet_fails_as_mlio_words_it(tmp_path, stream, message):
+    with pytest.raises(ValueError, match=message):
+        list(parquet_stream.parquet_objects(io.BytesIO(stream), tmp_path))
