@@ -666,30 +666,69 @@ def test_two_hosts_train_one_booster_each_on_its_share_as_good_as_one_host(mnist
     shares = [
         libsvm_bytes(train.images[rows], train.labels[rows]) for rows in (np.arange(TRAIN_ROWS), *halves)
     ]
-    replicated = (
-        "text/libsvm",
-        "FullyReplicated",
-        {"validation.libsvm": libsvm_bytes(validation.images, validation.labels)},
+    # Unequal validation shares, so that a mean of the hosts' values differs from the whole set's value.
+    validation_rows = np.split(np.arange(len(validation.labels)), [len(validation.labels) // 3])
+    validation_shares = [
+        libsvm_bytes(validation.images[rows], validation.labels[rows]) for rows in validation_rows
+    ]
+    whole_validation = libsvm_bytes(validation.images, validation.labels)
+    hyperparameters = {**SEED_HYPERPARAMETERS, "eval_metric": "mlogloss,merror,accuracy"}
+
+    def channels(share: bytes, validation_share: bytes, distribution: str) -> dict:
+        return {
+            "train": ("text/libsvm", "ShardedByS3Key", {"train.libsvm": share}),
+            "validation": ("text/libsvm", distribution, {"validation.libsvm": validation_share}),
+        }
+
+    [single] = run_hosts(
+        tmp_path / "one",
+        XGBOOST_IMAGE,
+        hyperparameters,
+        [channels(shares[0], whole_validation, "FullyReplicated")],
     )
-
-    def channels(share: bytes) -> dict:
-        return {"train": ("text/libsvm", "ShardedByS3Key", {"train.libsvm": share}), "validation": replicated}
-
-    [single] = run_hosts(tmp_path / "one", XGBOOST_IMAGE, SEED_HYPERPARAMETERS, [channels(shares[0])])
     double = run_hosts(
-        tmp_path / "two", XGBOOST_IMAGE, SEED_HYPERPARAMETERS, [channels(s) for s in shares[1:]]
+        tmp_path / "two",
+        XGBOOST_IMAGE,
+        hyperparameters,
+        [channels(*pair, "ShardedByS3Key") for pair in zip(shares[1:], validation_shares, strict=True)],
     )
 
     assert [run.returncode for run in (single, *double)] == [0, 0, 0], [
         run.output for run in (single, *double)
     ]
-    for run, rows in zip(double, halves, strict=True):  # each host read only its own share
+    for run, rows, validated in zip(double, halves, validation_rows, strict=True):  # each read its own share
         assert f"Train matrix has {len(rows)} rows" in run.output
+        assert f"Validation matrix has {len(validated)} rows" in run.output
     assert "Distributed training with 2 hosts: ['algo-1', 'algo-2']" in double[0].output
     assert [path.name for path in double[0].model_dir.iterdir()] == ["xgboost-model"]
     assert not list(double[1].model_dir.iterdir())  # only the master saves the model, as the container does
+
+    # XGBoost's own metrics cover every host's validation share: each host evaluates its share and the
+    # collective sums the parts (xgboost src/metric/*.cc, collective::GlobalSum), so algo-1 logs what
+    # one host logs for the whole validation set. The container's scikit-learn metrics are computed on
+    # each host's share and averaged over the hosts by XGBoost's callback (xgboost/callback.py,
+    # _allreduce_metric), on AWS as here.
+    logged = metrics_from_log(double[0].output)
+    booster = ALGORITHM.load(double[0].model_dir).booster
+    for name in ("mlogloss", "merror"):
+        booster.set_param("eval_metric", name)
+
+    def matrix(name: str, content: bytes) -> xgb.DMatrix:
+        (tmp_path / name).write_bytes(content)
+        return xgboost_libsvm_reader(tmp_path / name)
+
+    whole = booster.eval(matrix("whole.libsvm", whole_validation), "validation")
+    for name in ("mlogloss", "merror"):
+        value = float(re.search(f"validation-{name}:([0-9.]+)", whole).group(1))
+        assert logged[f"validation:{name}"] == pytest.approx(value, abs=1e-5), (name, whole)
+    share_accuracy = []
+    for index, (rows, share) in enumerate(zip(validation_rows, validation_shares, strict=True)):
+        predicted = booster.predict(matrix(f"share-{index}.libsvm", share))
+        share_accuracy.append((predicted == validation.labels[rows]).mean())
+    assert logged["validation:accuracy"] == pytest.approx(np.mean(share_accuracy), abs=1e-5)
+
     one_host = metrics_from_log(single.output)["validation:mlogloss"]
-    two_hosts = metrics_from_log(double[0].output)["validation:mlogloss"]
+    two_hosts = logged["validation:mlogloss"]
     assert two_hosts < one_host * 1.05, (one_host, two_hosts)
     test = mnist.test
     accuracy = {}
