@@ -46,7 +46,8 @@ import xgboost as xgb
 from sklearn import metrics as sk_metrics
 
 from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
-from include.local_sagemaker.algorithms.base import InferenceError, TrainingContext
+from include.local_sagemaker.algorithms.base import Channel, InferenceError, TrainingContext
+from include.local_sagemaker.algorithms.channel_data import PIPE
 from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.metrics import log
 from include.local_sagemaker.algorithms.xgboost_data import (
@@ -131,8 +132,7 @@ class XGBoostAlgorithm:
                     f"Hyperparameter {folds}: cross-validation training is not supported by the local engine"
                 )
         data_format = channel_format(context.channels)
-        has_data = any(path.stat().st_size > 0 for path in data_files(context.channels["train"]))
-        with boosting_hosts(HostExchange.of(context), has_data) as is_master:
+        with boosting_hosts(HostExchange.of(context), self._takes_part(context)) as is_master:
             if is_master is not None:
                 booster = self._train_here(context, params, data_format)
         if is_master:
@@ -143,6 +143,26 @@ class XGBoostAlgorithm:
                 booster.save_model(str(context.model_dir / MODEL_FILE))
             log(f"Stored trained model at {context.model_dir / MODEL_FILE}")
         log(f"Training finished in {time.perf_counter() - started:.3f} seconds")
+
+    def _takes_part(self, context: TrainingContext) -> bool:
+        """Whether this host has the data to train, by the container's test (``algorithm_mode/train.py``):
+        training data, and from image 1.7-1 on validation data too if the job has a validation channel (a
+        host of a multi-host job without its share of either is left out of training)."""
+        if not _has_data(context.channels["train"]):
+            return False
+        validation = context.channels.get("validation")
+        if (
+            validation is None
+            or _has_data(validation)
+            or not xgboost_versions.between(self.version, "1.7-1", None)
+        ):
+            return True
+        if len(context.hosts) > 1:
+            log(
+                f"Host {context.current_host} does not have validation data in the validation channel; it "
+                "will not be used in distributed training; divide the validation data across the instances."
+            )
+        return False
 
     @staticmethod
     def _train_here(context: TrainingContext, params: dict[str, Any], data_format: ChannelFormat):
@@ -161,6 +181,14 @@ class XGBoostAlgorithm:
         # The container reads SAGEMAKER_BATCH once, when it starts; any value means batch transform.
         batch = bool(os.environ.get(BATCH_VARIABLE))
         return XGBoostPredictor(load_booster(Path(model_dir)), self.version, batch=batch)
+
+
+def _has_data(channel: Channel) -> bool:
+    """The container's ``data_utils.get_size`` test: a Pipe-mode channel has data when its first pipe
+    ``<channel>_0`` exists; another has data files of more than 0 bytes."""
+    if channel.input_mode == PIPE:
+        return channel.path.with_name(f"{channel.name}_0").exists()
+    return any(path.stat().st_size > 0 for path in data_files(channel))
 
 
 def algorithm_for_image(image_uri: str) -> XGBoostAlgorithm:

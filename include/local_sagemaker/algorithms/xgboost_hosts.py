@@ -2,7 +2,8 @@
 
 The container (``sagemaker_xgboost_container/distributed.py`` and ``algorithm_mode/train.py`` in
 github.com/aws/sagemaker-xgboost-container) first asks every host of ``resourceconfig.json`` whether it
-received training data; the hosts without are left out ("Host ... not being used for distributed
+received training data (and, from image 1.7-1 on, validation data if the job has a validation channel);
+the hosts without are left out ("Host ... not being used for distributed
 training"), then the first of the others starts the Rabit tracker and every host with data joins it and
 runs ``xgboost.train`` on its own share. XGBoost combines the hosts inside the library: the quantile
 sketch of every ``QuantileDMatrix``, the gradient histograms of each split and the evaluation metrics

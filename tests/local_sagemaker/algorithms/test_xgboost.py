@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import re
 import time
@@ -16,7 +17,7 @@ import xgboost as xgb
 
 from include.local_sagemaker.algorithms import registry, xgboost_data, xgboost_versions
 from include.local_sagemaker.algorithms import xgboost as xgboost_module
-from include.local_sagemaker.algorithms.base import InferenceError
+from include.local_sagemaker.algorithms.base import Channel, InferenceError
 from include.local_sagemaker.algorithms.xgboost import ALGORITHM, XGBoostAlgorithm, XGBoostPredictor
 from include.local_sagemaker.algorithms.xgboost import train_booster as real_train_booster
 from include.local_sagemaker.algorithms.xgboost_hyperparameters import validate
@@ -741,6 +742,36 @@ def test_two_hosts_train_one_booster_each_on_its_share_as_good_as_one_host(mnist
     print(f"validation mlogloss {one_host:.4f} / {two_hosts:.4f}, test accuracy {accuracy} (1 / 2 hosts)")
     assert accuracy[2] > accuracy[1] - 0.02, accuracy
     assert accuracy[2] > 0.8, accuracy
+
+
+@pytest.mark.slow  # two containers
+def test_a_host_without_a_validation_share_is_left_out_of_training_as_the_container_does(mnist, tmp_path):
+    train, validation = mnist.train, mnist.validation
+    train_share = libsvm_bytes(train.images[:200], train.labels[:200])
+    validation_share = libsvm_bytes(validation.images[:100], validation.labels[:100])
+
+    def channels(validation_files: dict) -> dict:
+        return {
+            "train": ("text/libsvm", "ShardedByS3Key", {"train.libsvm": train_share}),
+            "validation": ("text/libsvm", "ShardedByS3Key", validation_files),
+        }
+
+    # One validation object over two hosts: algo-2 gets none (SageMaker allows it).
+    runs = run_hosts(
+        tmp_path, XGBOOST_IMAGE, BINARY_TEN_CLASSES, [channels({"v.libsvm": validation_share}), channels({})]
+    )
+
+    assert [run.returncode for run in runs] == [0, 0], [run.output for run in runs]
+    assert "Only algo-1 has training data: single node training" in runs[0].output
+    assert "Host algo-2 does not have validation data" in runs[1].output
+    assert [path.name for path in runs[0].model_dir.iterdir()] == ["xgboost-model"]
+
+
+def test_a_pipe_mode_channel_has_data_when_its_first_pipe_is_there(tmp_path):
+    channel = Channel("train", tmp_path / "train", "text/csv", input_mode="Pipe")
+    assert not xgboost_module._has_data(channel)
+    os.mkfifo(tmp_path / "train_0")
+    assert xgboost_module._has_data(channel)  # the container's get_size: a pipe counts as data
 
 
 def test_a_host_that_never_joins_the_collective_fails_the_job_within_the_timeout(mnist, tmp_path):
