@@ -117,21 +117,32 @@ def read_dmatrix(
             # images 0.90-1 to 3.0-5 read Pipe-mode channels of CSV, Parquet and recordIO-protobuf
             # (VALID_PIPED_CONTENT_TYPES; Parquet through mlio, see parquet_stream).
             raise user_error("Pipe mode not supported for LibSVM.")
-        batches = ChannelBatches(channel, None, data_format.kind, csv_weights)
-        return _dmatrix(batches, data_format, max_bin)
+        return _dmatrix(channel, None, data_format, csv_weights, max_bin)
     files = [path for path in data_files(channel) if path.stat().st_size > 0]
     if not files:
         raise user_error(
             f"No data in {_CHANNEL_WORDS.get(channel.name, channel.name)} channel path {channel.path}"
         )
-    return _dmatrix(ChannelBatches(channel, files, data_format.kind, csv_weights), data_format, max_bin)
+    return _dmatrix(channel, files, data_format, csv_weights, max_bin)
 
 
-def _dmatrix(batches: ChannelBatches, data_format: ChannelFormat, max_bin: int | None) -> xgb.DMatrix:
+def _dmatrix(
+    channel: Channel,
+    files: list[Path] | None,
+    data_format: ChannelFormat,
+    csv_weights: int,
+    max_bin: int | None,
+) -> xgb.DMatrix:
     try:
         if max_bin is None:
-            return xgb.DMatrix(batches)
-        return xgb.QuantileDMatrix(batches, max_bin=max_bin)
+            # A DMatrix built from an iterator pages its rows to ``<cache_prefix>-*.page`` files (by default
+            # in the current directory): they belong in the job's own input directory, beside the channel,
+            # and are removed when the matrix is freed.
+            cache_prefix = str(channel.path.parent / f".xgboost-{channel.name}")
+            return xgb.DMatrix(ChannelBatches(channel, files, data_format.kind, csv_weights, cache_prefix))
+        return xgb.QuantileDMatrix(
+            ChannelBatches(channel, files, data_format.kind, csv_weights), max_bin=max_bin
+        )
     except JobFailure:
         raise
     except Exception as error:
@@ -146,8 +157,15 @@ class ChannelBatches(xgb.DataIter):
     columns, that is one more than the largest index in the files, found by a first pass.
     """
 
-    def __init__(self, channel: Channel, files: list[Path] | None, kind: str, csv_weights: int = 0):
-        super().__init__(release_data=True)
+    def __init__(
+        self,
+        channel: Channel,
+        files: list[Path] | None,
+        kind: str,
+        csv_weights: int = 0,
+        cache_prefix: str | None = None,
+    ):
+        super().__init__(cache_prefix=cache_prefix, release_data=True)
         self.channel, self.files, self.kind, self.csv_weights = channel, files, kind, csv_weights
         self._width: int | None = None
         self._batches: Iterator[tuple] | None = None

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import struct
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,8 +68,17 @@ def _piped(context: TrainingContext, sources: Path) -> tuple[TrainingContext, li
     return TrainingContext.from_base_dir(context.base_dir, job_name="piped"), feeds
 
 
-def _model(context: TrainingContext) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(context.model_dir.iterdir())}
+def _model(context: TrainingContext) -> dict[str, bytes | dict[str, bytes]]:
+    """The model files' bytes; a zip archive's (Linear Learner's) by member, as its headers carry the time
+    each member was written."""
+    return {path.name: _contents(path) for path in sorted(context.model_dir.iterdir())}
+
+
+def _contents(path: Path) -> bytes | dict[str, bytes]:
+    if not zipfile.is_zipfile(path):
+        return path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def _train_both_ways(make_job, tmp_path: Path, image: str, hyperparameters: dict, channels: dict):

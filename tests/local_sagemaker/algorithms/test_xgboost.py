@@ -294,6 +294,31 @@ def recording_train_matrices(monkeypatch) -> list:
     return matrices
 
 
+def test_a_paged_matrix_lives_in_the_jobs_input_directory_and_goes_with_it(make_job, monkeypatch, tmp_path):
+    # The exact method trains on a DMatrix built from the batch iterator, which XGBoost pages to files.
+    features, labels = binary_data()
+    context = make_job(
+        {**BINARY, "tree_method": "exact"}, {"train": ("text/csv", {"t.csv": csv_bytes(features, labels)})}
+    )
+    working_dir = tmp_path / "working-dir"
+    working_dir.mkdir()
+    monkeypatch.chdir(working_dir)
+    input_dir = context.channels["train"].path.parent
+    pages = []
+
+    def recording(params, train, validation):
+        pages.extend(path.name for path in input_dir.glob(".xgboost-train*.page"))
+        return real_train_booster(params, train, validation)
+
+    monkeypatch.setattr(xgboost_module, "train_booster", recording)
+
+    ALGORITHM.train(context)
+
+    assert pages, "the exact method's matrix was not paged to the job's input directory"
+    assert list(working_dir.iterdir()) == []
+    assert list(input_dir.glob("*.page")) == []
+
+
 @pytest.mark.parametrize("content_type", sorted(WRITERS))
 def test_trains_from_batches_across_files_like_one_dmatrix(make_job, mnist, monkeypatch, content_type):
     # Batches of 100 records from three files; only the last file's digits use the last pixel (always 0 in
