@@ -103,9 +103,11 @@ test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) $(SPARK_STAMP) syst
 	$(PY) -m pytest
 
 # The edit-test loop: everything but the tests marked slow (whole workflows, servers of their own, the
-# stack and the Celery topology).
+# stack and the Celery topology), on one pytest-xdist worker per core. Each worker has its own Airflow home,
+# engines and temporary directories; a module marked xdist_group stays on one worker (--dist loadgroup in
+# pyproject.toml), so its module fixtures are built once.
 test-fast: $(STAMP) $(FRAMEWORK_STAMP)
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
