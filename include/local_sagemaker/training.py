@@ -57,6 +57,8 @@ from include.local_sagemaker.state import ResourceStore
 # nothing needs that long to save state).
 STOP_GRACE_SECONDS = 10.0
 EXCHANGE_DIRECTORY = "exchange"
+# The thread-pool sizes OpenMP (scikit-learn, XGBoost) and the BLAS libraries numpy links read at start-up.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def host_names(job: dict) -> list[str]:
@@ -135,6 +137,18 @@ def container_environment(job: dict, base_dir: Path, host: str = "algo-1") -> di
         PYTHONUNBUFFERED="1",
     )
     return environment
+
+
+def thread_budget(hosts: int) -> dict[str, str]:
+    """Thread-pool sizes for each of ``hosts`` containers sharing this machine: an equal share of its cores.
+
+    Each instance of a real job has cores of its own; here the hosts share one machine, and each
+    container's libraries would size their pools to all of its cores, so two hosts on two cores ran four
+    busy threads and a two-instance k-means job was no faster than one. A variable the engine itself was
+    started with is left as it is.
+    """
+    threads = str(max(1, len(os.sched_getaffinity(0)) // hosts))
+    return {name: threads for name in THREAD_VARIABLES if name not in os.environ}
 
 
 def _resource_config(job: dict, host: str) -> dict:
@@ -394,6 +408,7 @@ class TrainingRunner(JobRunner):
             self.logs.append(TRAINING_LOG_GROUP, host.stream, host.notes)
             environment = {
                 **os.environ,
+                **thread_budget(len(hosts)),
                 **container_environment(job, host.base_dir, host.name),
                 IMAGE_VARIABLE: job["AlgorithmSpecification"]["TrainingImage"],
                 PARENT_PID_VARIABLE: str(os.getpid()),

@@ -237,9 +237,9 @@ def test_kmeans_trains_alike_in_every_input_mode(sagemaker, unique, bucket, fetc
         assert _kmeans(sagemaker, unique, mode) == pytest.approx(file_mode, rel=1e-6), mode
         if mode == "FastFile" and not FUSE:
             continue
-        # Streamed, not downloaded: every pass of k-means (count, sample, 3 epochs, assignment) fetched the
-        # objects again, and the test channel once.
-        assert fetches.count("kmeans/train/part-0") >= 5
+        # Streamed, not downloaded: every pass of k-means (the seed sample, 3 epochs) fetched the objects
+        # again, and the test channel once.
+        assert fetches.count("kmeans/train/part-0") >= 4
         assert fetches.count("kmeans/test/rows.csv") == 1
     assert file_mode["test:msd"] < 1.0
 

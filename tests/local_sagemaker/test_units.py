@@ -13,7 +13,7 @@ from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.names import arn, split_s3_uri
 from include.local_sagemaker.server import is_loopback
 from include.local_sagemaker.state import ResourceStore
-from include.local_sagemaker.training import container_environment
+from include.local_sagemaker.training import THREAD_VARIABLES, container_environment, thread_budget
 
 
 def test_s3_uris_and_arns():
@@ -41,6 +41,25 @@ def test_resource_store_survives_reopen_and_ignores_torn_temporaries(tmp_path: P
     assert not list(tmp_path.glob("*.tmp"))
     reopened.delete("job/1")
     assert ResourceStore(tmp_path).names() == []
+
+
+@pytest.mark.parametrize(("cores", "hosts", "threads"), [(2, 1, "2"), (2, 2, "1"), (8, 3, "2"), (2, 5, "1")])
+def test_hosts_on_one_machine_share_its_cores(monkeypatch, cores, hosts, threads):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    assert thread_budget(hosts) == dict.fromkeys(THREAD_VARIABLES, threads)
+
+
+def test_a_thread_count_the_engine_was_given_is_kept(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+
+    budget = thread_budget(2)
+
+    assert "OMP_NUM_THREADS" not in budget
+    assert "MKL_NUM_THREADS" in budget
 
 
 def test_container_environment_follows_the_training_toolkit(tmp_path: Path):

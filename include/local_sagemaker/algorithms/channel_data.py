@@ -221,21 +221,35 @@ def reservoir_sample(
     """A uniform sample of ``size`` records of the channel (all of them if it has fewer) with their labels
     (``None`` if some records have none), in one pass and in memory bounded by ``size + batch_rows``
     records: each record draws a random key and the sample keeps the ``size`` smallest keys seen so far
-    (bottom-k sampling, a reservoir sample). The sample's order is not the channel's."""
+    (bottom-k sampling, a reservoir sample). The sample is in the order of its keys, a random order.
+
+    Once the sample is full, a record enters only if its key is below the largest kept one, so only those
+    records of a batch are copied: about ``size × ln(records / size)`` over the whole pass, which then costs
+    little more than reading the channel."""
     rng = np.random.default_rng(seed)
     features, labels, keys = None, None, np.empty(0)
     labelled = True
     for batch, batch_labels in records.labelled_batches(batch_rows):
         labelled = labelled and batch_labels is not None
+        batch_keys = rng.random(len(batch))
+        if len(keys) == size:
+            entering = np.flatnonzero(batch_keys < keys.max())
+            if not len(entering):
+                continue
+            batch, batch_keys = batch[entering], batch_keys[entering]
+            batch_labels = batch_labels[entering] if labelled else None
         features = batch if features is None else np.concatenate([features, batch])
         if labelled:
             labels = batch_labels if labels is None else np.concatenate([labels, batch_labels])
-        keys = np.concatenate([keys, rng.random(len(batch))])
+        keys = np.concatenate([keys, batch_keys])
         if len(keys) > size:
             kept = np.argpartition(keys, size)[:size]
             features, keys = features[kept], keys[kept]
             labels = labels[kept] if labelled else None
-    return features, labels if labelled else None
+    if features is None:
+        return None, None
+    order = np.argsort(keys, kind="stable")
+    return features[order], labels[order] if labelled else None
 
 
 def _joined(

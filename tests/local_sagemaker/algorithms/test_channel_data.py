@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from include.local_sagemaker.algorithms.channel_data import read_channel, stream_channel
+from include.local_sagemaker.algorithms.channel_data import read_channel, reservoir_sample, stream_channel
 from include.local_sagemaker.failures import JobFailure
 from include.recordio import write_numpy_to_dense_tensor
 from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
@@ -194,3 +194,21 @@ def test_stream_checks_like_read_channel(make_job, content_type, files, feature_
     context = make_job({}, {"train": (content_type, files)})
 
     assert message in stream_reason(context, feature_dim=feature_dim)
+
+
+@pytest.mark.parametrize("size", [1, 7, 40, 500])
+def test_reservoir_keeps_the_records_of_the_smallest_keys(make_job, size):
+    # Records whose key cannot enter a full sample are skipped unread; the sample must be the one keeping
+    # every record would give: the ``size`` smallest of the keys drawn batch by batch, in key order.
+    features = np.arange(600, dtype=np.float32).reshape(300, 2)
+    files = {"a.pbr": recordio(features[:130], np.arange(130, dtype=np.float32))}
+    files["b.pbr"] = recordio(features[130:], np.arange(130, 300, dtype=np.float32))
+    stream = stream_channel(make_job({}, {"train": (None, files)}).channels["train"], feature_dim=2)
+
+    sample, labels = reservoir_sample(stream, size, batch_rows=16, seed=3)
+
+    rng = np.random.default_rng(3)
+    keys = np.concatenate([rng.random(min(16, 300 - start)) for start in range(0, 300, 16)])
+    expected = np.argsort(keys)[: min(size, 300)]
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(sample, features[expected])
