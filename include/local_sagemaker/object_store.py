@@ -7,7 +7,9 @@ channels are downloaded, artifacts uploaded, without holding whole objects in me
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -18,6 +20,9 @@ from include.local_sagemaker.names import REGION
 
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404"}
 RANGE_BYTES = 8 << 20  # one GET of a streamed object
+# Ranges of a streamed object in flight at once: one GET waits on SeaweedFS about as long as it takes to
+# hand its bytes on, so fetching ahead keeps the stream busy (the memory: this many ranges).
+RANGES_AHEAD = 4
 
 
 class ObjectStore:
@@ -103,11 +108,11 @@ class ObjectStore:
     def stream(self, bucket: str, key: str, chunk_bytes: int) -> Iterator[bytes] | None:
         """An object's bytes in chunks of at most ``chunk_bytes``, or None if it does not exist.
 
-        The object is fetched by consecutive ranged GETs of :data:`RANGE_BYTES`, each after the first
-        pinned to the first one's ETag, so memory is bounded by one range whatever the object's size. One
-        long GET read chunk by chunk is several times slower from SeaweedFS (33 against 188 MB/s for a
-        512 MiB object on a 2-core machine, which made Pipe-mode channels crawl). If the object is
-        deleted or replaced while it streams, the chunks end early.
+        The object is fetched by consecutive ranged GETs of :data:`RANGE_BYTES`, :data:`RANGES_AHEAD` at a
+        time, each after the first pinned to the first one's ETag, so memory is bounded by those ranges
+        whatever the object's size. One long GET read chunk by chunk is several times slower from SeaweedFS
+        (33 against 188 MB/s for a 512 MiB object on a 2-core machine, which made Pipe-mode channels
+        crawl). If the object is deleted or replaced while it streams, the chunks end early.
         """
         first = self._range(bucket, key, 0)
         return None if first is None else self._chunks(bucket, key, first, chunk_bytes)
@@ -137,13 +142,19 @@ class ObjectStore:
         self, bucket: str, key: str, first: tuple[bytes, int, str], chunk_bytes: int
     ) -> Iterator[bytes]:
         data, size, etag = first
-        start = 0
-        while data:
-            for offset in range(0, len(data), chunk_bytes):
-                yield data[offset : offset + chunk_bytes]
-            start += len(data)
-            following = self._range(bucket, key, start, etag) if start < size else None
-            data = following[0] if following else b""
+        starts = iter(range(len(data), size, RANGE_BYTES)) if data else iter(())
+        pool = ThreadPoolExecutor(max_workers=RANGES_AHEAD, thread_name_prefix="object-range")
+        ahead = deque()
+        try:
+            while data:
+                while len(ahead) < RANGES_AHEAD and (start := next(starts, None)) is not None:
+                    ahead.append(pool.submit(self._range, bucket, key, start, etag))
+                for offset in range(0, len(data), chunk_bytes):
+                    yield data[offset : offset + chunk_bytes]
+                following = ahead.popleft().result() if ahead else None
+                data = following[0] if following else b""
+        finally:  # the reader may stop early: the ranges not yet fetched are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def upload(self, source: Path, bucket: str, key: str, content_type: str) -> None:
         """Stream a file into an object (multipart above s3transfer's threshold)."""

@@ -54,7 +54,7 @@ def test_the_cli_needs_the_stores_credentials(tmp_path):
 def test_a_stream_reads_the_object_range_by_range_and_ends_if_it_changes(tmp_path, monkeypatch):
     """What Pipe-mode feeds read: the whole object over several ranged GETs, in chunks no larger than
     asked; nothing for an empty object, None for a missing one; a stream whose object is replaced ends
-    early rather than splice two objects' bytes."""
+    early, with the first object's bytes only, rather than splice two objects' bytes."""
     monkeypatch.setattr(object_store, "RANGE_BYTES", 1 << 20)
     service = SeaweedServer(tmp_path / "seaweedfs").start()
     try:
@@ -72,7 +72,10 @@ def test_a_stream_reads_the_object_range_by_range_and_ends_if_it_changes(tmp_pat
         stream = store.stream("streams", "object", 1 << 20)
         first = next(stream)
         store.put("streams", "object", b"another object of another length")
-        assert first + b"".join(stream) == data[: 1 << 20]
+        # The ranges already fetched ahead are the first object's; the next one finds it replaced.
+        streamed = first + b"".join(stream)
+        assert data.startswith(streamed)
+        assert len(streamed) <= (1 + object_store.RANGES_AHEAD) << 20
     finally:
         service.stop()
 
