@@ -142,7 +142,7 @@ class ObjectStore:
         self, bucket: str, key: str, first: tuple[bytes, int, str], chunk_bytes: int
     ) -> Iterator[bytes]:
         data, size, etag = first
-        starts = iter(range(len(data), size, RANGE_BYTES)) if data else iter(())
+        starts = iter(range(len(data), size, RANGE_BYTES))
         pool = ThreadPoolExecutor(max_workers=RANGES_AHEAD, thread_name_prefix="object-range")
         ahead = deque()
         try:

@@ -99,7 +99,7 @@ def pass_files(channel: Channel, files: list[Path] | None) -> list[Path]:
         return files
     epoch = _pipe_passes.get(channel.path, 0)
     _pipe_passes[channel.path] = epoch + 1
-    pipe = channel.path.with_name(f"{channel.name}_{epoch}")
+    pipe = pipe_path(channel, epoch)
     deadline = time.monotonic() + PIPE_WAIT_SECONDS
     while not pipe.exists():
         if time.monotonic() > deadline:
@@ -110,6 +110,12 @@ def pass_files(channel: Channel, files: list[Path] | None) -> list[Path]:
             )
         time.sleep(0.01)
     return [pipe]
+
+
+def pipe_path(channel: Channel, epoch: int) -> Path:
+    """The named pipe of a Pipe-mode ``channel``'s pass ``epoch``: ``<channel>_<epoch>``, beside its
+    directory."""
+    return channel.path.with_name(f"{channel.name}_{epoch}")
 
 
 def host_shard(channel: Channel, feature_dim: int | None, distributed: bool) -> ChannelStream | None:

@@ -47,7 +47,7 @@ from sklearn import metrics as sk_metrics
 
 from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
 from include.local_sagemaker.algorithms.base import Channel, InferenceError, TrainingContext
-from include.local_sagemaker.algorithms.channel_data import PIPE
+from include.local_sagemaker.algorithms.channel_data import PIPE, pipe_path
 from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.metrics import log
 from include.local_sagemaker.algorithms.xgboost_data import (
@@ -187,7 +187,7 @@ def _has_data(channel: Channel) -> bool:
     """The container's ``data_utils.get_size`` test: a Pipe-mode channel has data when its first pipe
     ``<channel>_0`` exists; another has data files of more than 0 bytes."""
     if channel.input_mode == PIPE:
-        return channel.path.with_name(f"{channel.name}_0").exists()
+        return pipe_path(channel, 0).exists()
     return any(path.stat().st_size > 0 for path in data_files(channel))
 
 

@@ -198,7 +198,7 @@ def test_stream_checks_like_read_channel(make_job, content_type, files, feature_
 
 @pytest.mark.parametrize("size", [1, 7, 40, 500])
 def test_reservoir_keeps_the_records_of_the_smallest_keys(make_job, size):
-    # Records whose key cannot enter a full sample are skipped unread; the sample must be the one keeping
+    # Records whose key cannot enter a full sample are not copied; the sample must be the one keeping
     # every record would give: the ``size`` smallest of the keys drawn batch by batch, in key order.
     features = np.arange(600, dtype=np.float32).reshape(300, 2)
     files = {"a.pbr": recordio(features[:130], np.arange(130, dtype=np.float32))}
