@@ -104,8 +104,8 @@ test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) $(SPARK_STAMP) syst
 
 # The edit-test loop: everything but the tests marked slow (whole workflows, servers of their own, the
 # stack and the Celery topology), on one pytest-xdist worker per core. Each worker has its own Airflow home,
-# engines and temporary directories; a module marked xdist_group stays on one worker (--dist loadgroup in
-# pyproject.toml), so its module fixtures are built once.
+# engines and temporary directories; each module stays on one worker (--dist loadfile in pyproject.toml), so
+# its module fixtures are built once.
 test-fast: $(STAMP) $(FRAMEWORK_STAMP)
 	$(PY) -m pytest -m "not slow" -q -n auto
 

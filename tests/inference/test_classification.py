@@ -20,9 +20,6 @@ from include.inference.classification import (
 )
 from include.mnist.writers.libsvm import write_libsvm
 
-# Under xdist (`make test-fast`) one worker runs this module, building the engine and its models once.
-pytestmark = pytest.mark.xdist_group("classification")
-
 
 def _arrays(npz: bytes) -> dict[str, np.ndarray]:
     with np.load(io.BytesIO(npz), allow_pickle=False) as archive:

@@ -10,9 +10,6 @@ from botocore.exceptions import ClientError
 
 from tests.support.engine import ROLE_ARN, TINY_IMAGE, deploy, in_service, train_tiny_model, wait_for
 
-# Under xdist (`make test-fast`) one worker runs this module, building the tiny model once.
-pytestmark = pytest.mark.xdist_group("hosting")
-
 
 @pytest.fixture(scope="module")
 def tiny_model(sagemaker, s3) -> str:

@@ -18,9 +18,6 @@ from include.local_sagemaker.algorithms.script_mode import (
 )
 from tests.support.engine import ROLE_ARN, deploy, in_service, wait_for, wait_for_job
 
-# Under xdist (`make test-fast`) one worker runs this module, building the trained model once.
-pytestmark = pytest.mark.xdist_group("script_mode")
-
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 BUCKET = "script-mode"

@@ -15,9 +15,6 @@ from include.recordio.framing import frame
 from tests.support.engine import KMEANS_IMAGE, ROLE_ARN, wait_for, wait_for_job
 from tests.support.kmeans_jobs import blob_rows, csv_bytes, kmeans_training_job, upload_blobs
 
-# Under xdist (`make test-fast`) one worker runs this module, building the k-means model once.
-pytestmark = pytest.mark.xdist_group("transform")
-
 BUCKET = "transform-kmeans"
 MODEL = "transform-kmeans-model"
 

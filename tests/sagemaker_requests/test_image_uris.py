@@ -16,9 +16,6 @@ import pytest
 from include.sagemaker_requests.image_registries import IMAGES, INFERENCE_REPOSITORIES, SDK_VERSION
 from include.sagemaker_requests.image_uris import DEFAULT_VERSIONS, ecr_domain, image_uri
 
-# Under xdist (`make test-fast`) one worker runs this module, building the SDK's answers once.
-pytestmark = pytest.mark.xdist_group("image_uris")
-
 REPO = Path(__file__).resolve().parents[2]
 SDK_PYTHON = REPO / ".cache" / "sagemaker-sdk" / "bin" / "python"
 

@@ -16,9 +16,6 @@ import pytest
 from include.mnist import load_mnist
 from include.training_scripts import MNIST_CLASSIFIER, MNIST_CLASSIFIER_ENTRY_POINT
 
-# Under xdist (`make test-fast`) one worker runs this module, building the trained model once.
-pytestmark = pytest.mark.xdist_group("mnist_classifier")
-
 TRAIN_ROWS = 1500
 
 

@@ -15,9 +15,6 @@ from fastapi.testclient import TestClient
 from include.devstack.settings import local_connection
 from tests.support.report_dags import REPORT_TASKS, TEST_DAG_IDS, bundle_config, load_test_dag
 
-# Under xdist (`make test-fast`) one worker runs this module, building the DAG runs and the app once.
-pytestmark = pytest.mark.xdist_group("reports_ui")
-
 ALPHA, BETA = TEST_DAG_IDS
 USERS = {"admin": "admin-secret", "viewer": "viewer-secret"}
 

@@ -23,9 +23,6 @@ from tests.local_sagemaker.algorithms.algorithm_test_data import csv_bytes
 from tests.local_sagemaker.algorithms.hosts_support import run_hosts
 from tests.local_sagemaker.algorithms.mnist_test_data import mnist_sample, recordio_bytes
 
-# Under xdist (`make test-fast`) one worker runs this module, building the trained classifier once.
-pytestmark = pytest.mark.xdist_group("linear_learner")
-
 RECORDIO = "application/x-recordio-protobuf"
 
 
