@@ -8,6 +8,7 @@ SageMaker resolves a channel's ``S3DataSource`` to a list of objects (every key 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,20 +131,33 @@ def download_channel(
 def download_objects(store: ObjectStore, objects: list[ChannelObject], destination: Path) -> int:
     """Copy ``objects`` into ``destination`` at their relative paths; returns the bytes written."""
     destination.mkdir(parents=True, exist_ok=True)
-    written = 0
+    targets = []
     for item in objects:
         target = object_path(destination, item)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            size = store.download(item.bucket, item.key, target)
-        except OSError as error:  # e.g. keys "a" and "a/b": a file where a directory must go
-            raise ChannelError(
-                f"ClientError: Data download failed: s3://{item.bucket}/{item.key} cannot be written as "
-                f"{item.relative_path!r} in the channel's directory: {error.strerror}"
-            ) from error
-        if size is None:  # deleted between listing and copying
-            raise ChannelError(
-                f"ClientError: Data download failed: s3://{item.bucket}/{item.key} was deleted"
-            )
-        written += size
+        except OSError as error:
+            raise _unwritable(item, error) from error
+        targets.append((item.bucket, item.key, target))
+    written = 0
+    # Closed on the way out, so a failure cancels the downloads still under way at once.
+    with contextlib.closing(store.download_all(targets)) as sizes:
+        for item in objects:
+            try:
+                size = next(sizes)
+            except OSError as error:
+                raise _unwritable(item, error) from error
+            if size is None:  # deleted between listing and copying
+                raise ChannelError(
+                    f"ClientError: Data download failed: s3://{item.bucket}/{item.key} was deleted"
+                )
+            written += size
     return written
+
+
+def _unwritable(item: ChannelObject, error: OSError) -> ChannelError:
+    # e.g. keys "a" and "a/b": a file where a directory must go
+    return ChannelError(
+        f"ClientError: Data download failed: s3://{item.bucket}/{item.key} cannot be written as "
+        f"{item.relative_path!r} in the channel's directory: {error.strerror}"
+    )

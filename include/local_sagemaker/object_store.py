@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -104,6 +105,27 @@ class ObjectStore:
                 return None
             raise
         return destination.stat().st_size
+
+    def download_all(self, targets: list[tuple[str, str, Path]]) -> Iterator[int | None]:
+        """Stream each ``(bucket, key, file)`` to its file; yields, in order, each object's size, or None
+        if it does not exist. An error of the n-th download (say its file cannot be written) is raised at
+        the n-th step, and the downloads still under way are cancelled.
+
+        One transfer manager moves all of them, several at a time: a channel of 300 objects of 200 kB took
+        4.8-6.3 s this way against 23.6-26.1 s one ``download_file`` after another, each waiting on its
+        own round trips (benchmarks/results/engine.md); a large object is split into ranges either way.
+        """
+        with create_transfer_manager(self.client, TransferConfig()) as manager:
+            futures = [manager.download(bucket, key, str(path)) for bucket, key, path in targets]
+            for future, (_, _, path) in zip(futures, targets, strict=True):
+                try:
+                    future.result()
+                except ClientError as error:
+                    if error.response["Error"]["Code"] not in _MISSING:
+                        raise
+                    yield None
+                    continue
+                yield path.stat().st_size
 
     def stream(self, bucket: str, key: str, chunk_bytes: int) -> Iterator[bytes] | None:
         """An object's bytes in chunks of at most ``chunk_bytes``, or None if it does not exist.

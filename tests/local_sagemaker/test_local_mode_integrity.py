@@ -183,9 +183,10 @@ class _Keys:
     def list_objects(self, bucket: str, prefix: str = ""):
         return [(key, len(key.encode())) for key in self.keys if key.startswith(prefix)]
 
-    def download(self, bucket: str, key: str, destination: Path) -> int:
-        destination.write_bytes(key.encode())
-        return len(key.encode())
+    def download_all(self, targets: list[tuple[str, str, Path]]):
+        for _, key, destination in targets:
+            destination.write_bytes(key.encode())
+            yield len(key.encode())
 
 
 _segment = st.sampled_from(["..", ".", "", "a", "b.csv", "..a", "%2e%2e", "/", "~"])

@@ -9,7 +9,7 @@ import sys
 import boto3
 import pytest
 
-from include.local_sagemaker import object_store
+from include.local_sagemaker import channels, object_store
 from include.local_sagemaker.engine import LocalSageMaker
 from include.local_sagemaker.seaweedfs import SeaweedServer
 
@@ -94,3 +94,50 @@ def test_the_store_takes_more_buckets_than_its_disk_has_gigabytes(tmp_path):
         assert store.client.get_object(Bucket=bucket, Key="object")["Body"].read() == b"stored"
     finally:
         service.stop()
+
+
+def test_a_channel_downloads_together_and_names_the_object_it_cannot_write(tmp_path):
+    """File mode copies a channel's objects through one transfer manager, several at a time: every byte
+    at its relative path, a missing object reported at its place, and an object that cannot be written
+    (a file where another key needs a directory) failing the job with its key, leaving no partial file."""
+    service = SeaweedServer(tmp_path / "seaweedfs").start()
+    try:
+        store = service.store
+        store.client.create_bucket(Bucket="channel")
+        contents = {
+            f"train/part-{index // 10}/{index:03d}.csv": f"{index},1\n".encode() * index
+            for index in range(40)
+        }
+        for key, body in contents.items():
+            store.put("channel", key, body)
+        objects = channels.host_objects(store, _prefix_channel("s3://channel/train/"), "", 0, 1)
+        written = channels.download_objects(store, objects, tmp_path / "train")
+        assert written == sum(len(body) for body in contents.values())
+        for key, body in contents.items():
+            assert (tmp_path / key).read_bytes() == body
+
+        targets = [
+            ("channel", key, tmp_path / "again" / key.replace("/", "_"))
+            for key in ("train/part-0/001.csv", "missing")
+        ]
+        (tmp_path / "again").mkdir()
+        assert list(store.download_all(targets)) == [len(contents["train/part-0/001.csv"]), None]
+
+        store.put("channel", "clash/x", b"a file")
+        store.put("channel", "clash/x/y", b"where the file is a directory")
+        clash = channels.host_objects(store, _prefix_channel("s3://channel/clash/"), "", 0, 1)
+        with pytest.raises(channels.ChannelError, match=r"s3://channel/clash/x cannot be written as 'x'"):
+            channels.download_objects(store, clash, tmp_path / "clash")
+        # The other download was cancelled or finished; either way no temporary or partial file is left.
+        left = {
+            str(path.relative_to(tmp_path / "clash")): path.read_bytes()
+            for path in (tmp_path / "clash").rglob("*")
+            if path.is_file()
+        }
+        assert left in ({}, {"x/y": b"where the file is a directory"})
+    finally:
+        service.stop()
+
+
+def _prefix_channel(uri: str) -> dict:
+    return {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
