@@ -257,6 +257,28 @@ def test_a_host_whose_pipe_is_empty_joins_a_sharded_kmeans_job(sagemaker, unique
     assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
 
 
+def test_an_xgboost_host_whose_pipe_is_empty_is_left_out_as_the_container_leaves_it_out(
+    sagemaker, logs, unique, bucket
+):
+    """Three hosts over two objects: algo-3's pipe exists and carries nothing. The container's Pipe-mode
+    readers build no matrix from it and leave the host out of training; the job trains on the others."""
+    name = unique("xgboost-pipe-3i")
+    train = _channel("train", "xgboost/train", "text/csv")
+    train["DataSource"]["S3DataSource"]["S3DataDistributionType"] = "ShardedByS3Key"
+    request = _job(name, XGBOOST_IMAGE, "Pipe", [train], {"num_round": "2", "objective": "binary:logistic"})
+    request["ResourceConfig"]["InstanceCount"] = 3
+    sagemaker.create_training_job(**request)
+    described = wait_for_job(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    events = logs.filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=name)
+    left_out = {
+        event["logStreamName"].split("/")[1].rsplit("-", 1)[0]
+        for event in events["events"]
+        if "does not have training data" in event["message"]
+    }
+    assert left_out == {"algo-3"}
+
+
 def test_a_script_reads_a_pipe_per_pass_and_nothing_lands_on_disk(sagemaker, s3, unique, bucket):
     name = unique("pipe-script")
     sagemaker.create_training_job(**_script_job(name, "pipe", "Pipe", "bytes"))

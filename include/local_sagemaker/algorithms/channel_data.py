@@ -123,14 +123,15 @@ def host_shard(channel: Channel, feature_dim: int | None, distributed: bool) -> 
     that received none of the channel's objects (``ShardedByS3Key`` over more hosts than objects, which
     SageMaker allows: "some nodes won't get any data"). A single host without data fails as ever.
 
-    A Pipe-mode channel tells only by its data: its first pass is opened and, unless it is empty, closed
-    after one byte (the passes that follow carry the same objects)."""
-    if distributed and not (_pipe_has_data(channel) if channel.input_mode == PIPE else channel.files()):
+    A Pipe-mode channel tells only by its data (:func:`pipe_has_data`)."""
+    if distributed and not (pipe_has_data(channel) if channel.input_mode == PIPE else channel.files()):
         return None
     return stream_channel(channel, feature_dim)
 
 
-def _pipe_has_data(channel: Channel) -> bool:
+def pipe_has_data(channel: Channel) -> bool:
+    """Whether a Pipe-mode channel's next pass carries any bytes: it is opened and, unless it is empty,
+    closed after one byte (the passes that follow carry the same objects)."""
     (pipe,) = pass_files(channel, None)
     with pipe.open("rb") as stream:
         return bool(stream.read(1))

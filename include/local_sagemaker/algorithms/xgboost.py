@@ -47,7 +47,7 @@ from sklearn import metrics as sk_metrics
 
 from include.local_sagemaker.algorithms import xgboost_inference, xgboost_versions
 from include.local_sagemaker.algorithms.base import Channel, InferenceError, TrainingContext
-from include.local_sagemaker.algorithms.channel_data import PIPE, pipe_path
+from include.local_sagemaker.algorithms.channel_data import PIPE, pipe_has_data, pipe_path
 from include.local_sagemaker.algorithms.host_exchange import HostExchange
 from include.local_sagemaker.algorithms.metrics import log
 from include.local_sagemaker.algorithms.xgboost_data import (
@@ -148,16 +148,22 @@ class XGBoostAlgorithm:
         """Whether this host has the data to train, by the container's test (``algorithm_mode/train.py``):
         training data, and from image 1.7-1 on validation data too if the job has a validation channel (a
         host of a multi-host job without its share of either is left out of training)."""
-        if not _has_data(context.channels["train"]):
+        distributed = len(context.hosts) > 1
+        if not _has_data(context.channels["train"], distributed):
+            if distributed:
+                log(
+                    f"Host {context.current_host} does not have training data; it will not be used in "
+                    "distributed training."
+                )
             return False
         validation = context.channels.get("validation")
         if (
             validation is None
-            or _has_data(validation)
             or not xgboost_versions.between(self.version, "1.7-1", None)
+            or _has_data(validation, distributed)
         ):
             return True
-        if len(context.hosts) > 1:
+        if distributed:
             log(
                 f"Host {context.current_host} does not have validation data in the validation channel; it "
                 "will not be used in distributed training; divide the validation data across the instances."
@@ -183,11 +189,17 @@ class XGBoostAlgorithm:
         return XGBoostPredictor(load_booster(Path(model_dir)), self.version, batch=batch)
 
 
-def _has_data(channel: Channel) -> bool:
-    """The container's ``data_utils.get_size`` test: a Pipe-mode channel has data when its first pipe
-    ``<channel>_0`` exists; another has data files of more than 0 bytes."""
+def _has_data(channel: Channel, distributed: bool) -> bool:
+    """The container's test: ``data_utils.get_size`` finds data when a Pipe-mode channel's first pipe
+    ``<channel>_0`` exists, or another channel has data files of more than 0 bytes.
+
+    A pipe that exists may still carry nothing (a host of a ``ShardedByS3Key`` channel with more hosts
+    than objects): the container's Pipe-mode readers then build no matrix (mlio's ``peek_example()`` is
+    None) and the host is left out of a multi-host job like one without data (``data_utils.py``,
+    ``algorithm_mode/train.py``). Here a multi-host job looks one byte into the pipe's first pass to tell.
+    """
     if channel.input_mode == PIPE:
-        return pipe_path(channel, 0).exists()
+        return pipe_path(channel, 0).exists() and (not distributed or pipe_has_data(channel))
     return any(path.stat().st_size > 0 for path in data_files(channel))
 
 
