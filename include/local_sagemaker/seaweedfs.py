@@ -41,8 +41,10 @@ MAX_VOLUMES = 10_000  # the volume server's cap (see _launch): far above any num
 # every transfer (without it: ~1 GB private after moving 600 MB). Set too close to the working set, the
 # runtime spends its time collecting and handing pages back to the kernel: measured on one 512 MiB object
 # read as 8 MiB ranges, 256MiB served 235-296 MB/s at 160 % CPU, 320MiB 510-730 MB/s at 95 %, and boto3's
-# download_file 180-291 MB/s against 354-447 MB/s, peak private memory 120-160 MB either way. 384MiB was
-# no faster, and raised the engine tree's peak moving 1 GB (benchmarks/engine_s3.py) from +275 to +310 MB.
+# download_file 180-291 MB/s against 354-447 MB/s, peak private memory 120-160 MB either way. 384MiB read
+# one object no faster and took the engine tree's peak moving 1 GB (benchmarks/engine_s3.py) over its
+# +300 MB target (+310, +322 MB against +275 MB), though a k-means job's download of four objects at once
+# was faster at 384MiB in two runs (benchmarks/results/engine.md).
 GO_MEMORY_LIMIT = "320MiB"
 
 # The components ``weed mini`` runs, each with an HTTP and a gRPC port that we choose.
