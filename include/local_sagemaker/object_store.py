@@ -98,13 +98,8 @@ class ObjectStore:
 
     def download(self, bucket: str, key: str, destination: Path) -> int | None:
         """Stream an object to ``destination``; its size, or None if it does not exist."""
-        try:
-            self.client.download_file(bucket, key, str(destination))
-        except ClientError as error:
-            if error.response["Error"]["Code"] in _MISSING:
-                return None
-            raise
-        return destination.stat().st_size
+        (size,) = self.download_all([(bucket, key, destination)])
+        return size
 
     def download_all(self, targets: list[tuple[str, str, Path]]) -> Iterator[int | None]:
         """Stream each ``(bucket, key, file)`` to its file; yields, in order, each object's size, or None
