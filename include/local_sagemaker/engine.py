@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from include.local_sagemaker import forkserver
 from include.local_sagemaker.endpoints import EndpointConfigs, Endpoints
 from include.local_sagemaker.hosting import Hosting
 from include.local_sagemaker.local_account import LocalAccount
@@ -84,6 +85,7 @@ class LocalSageMaker:
 
     def _start_services(self) -> None:
         root = self.state_dir
+        forkserver.shared().start()  # its imports take seconds: done while the engine starts
         self.logs = LogStore(root / "logs")
         self.jobs = ResourceStore(root / "training-jobs")
         self.models = ResourceStore(root / "models")

@@ -16,12 +16,12 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from include.local_sagemaker import forkserver
 from include.local_sagemaker.errors import ServiceError
 from include.local_sagemaker.failures import JobFailure
 from include.local_sagemaker.frameworks.catalog import UnsupportedFrameworkVersion, framework_image
@@ -30,7 +30,7 @@ from include.local_sagemaker.logs import LogStore
 from include.local_sagemaker.names import ACCOUNT_ID, REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.paths import extract_archive
-from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
+from include.local_sagemaker.process_tree import kill_process_group
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 INVOCATION_TIMEOUT_SECONDS = 60.0
@@ -133,7 +133,7 @@ class ModelServer:
         self.environment = {str(key): str(value) for key, value in (environment or {}).items()}
         self.log_stream = f"{variant}/i-{uuid.uuid4().hex[:17]}"
         self.port: int | None = None
-        self.process: subprocess.Popen | None = None
+        self.process: forkserver.ForkedProcess | None = None
         # ``time.monotonic()`` when it passed the ping check.
         self.started: float | None = None
         self._output: collections.deque[str] = collections.deque(maxlen=20)  # recent non-blank lines
@@ -141,31 +141,10 @@ class ModelServer:
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         """Start the container and wait until it answers ``/ping``; raise :class:`JobFailure`."""
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "include.local_sagemaker.container",
-                "serve",
-                "--model-dir",
-                str(self.model_dir),
-                "--image",
-                self.image,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-            ],
-            env={
-                **os.environ,
-                **self.environment,
-                PARENT_PID_VARIABLE: str(os.getpid()),
-                "PYTHONUNBUFFERED": "1",
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        arguments = ["serve", "--model-dir", str(self.model_dir), "--image", self.image]
+        arguments += ["--host", "127.0.0.1", "--port", "0"]
+        environment = {**os.environ, **self.environment, "PYTHONUNBUFFERED": "1"}
+        self.process = forkserver.shared().spawn(arguments, environment)
         ready = threading.Event()
 
         def pump() -> None:

@@ -1,14 +1,16 @@
 """No process the engine starts outlives it, and a container's processes end with the container.
 
-The engine starts each container (``python -m include.local_sagemaker.container`` for a training job,
-an endpoint's model server or a batch transform) in a session and process group of its own, with the
-engine's pid in ``LOCAL_SAGEMAKER_PARENT_PID``. Four rules (Linux only) leave nothing behind:
+The engine's fork server (``forkserver``) starts each container (``python -m
+include.local_sagemaker.container`` for a training job, an endpoint's model server or a batch transform)
+in a session and process group of its own, with its own pid in ``LOCAL_SAGEMAKER_PARENT_PID``; the fork
+server has the engine's. Four rules (Linux only) leave nothing behind:
 
-1. A container dies with the engine. It watches its parent pid; once it has been re-parented, the
-   engine is gone, even by SIGKILL, and the container SIGKILLs all its descendants, then exits.
-   This is a poll, not ``PR_SET_PDEATHSIG`` set on the container: the parent-death signal fires when
-   the *thread* that forked the child exits, and the engine starts containers from short-lived
-   threads (a model server from the thread that deploys its endpoint, which ends at InService).
+1. A container dies with the engine. The fork server watches the engine's process (a pidfd); once it
+   is gone, even by SIGKILL, the fork server SIGKILLs all its descendants and exits. A container
+   watches its parent pid; once it has been re-parented, the fork server is gone, and the container
+   SIGKILLs all its descendants, then exits. These are watches, not ``PR_SET_PDEATHSIG``: the
+   parent-death signal fires when the *thread* that forked the child exits, and the engine starts the
+   fork server from whichever short-lived thread first needs it.
 2. A container takes its processes with it. It is a child subreaper (``PR_SET_CHILD_SUBREAPER``), so
    a descendant whose parent exits, or that leaves the process group (``setsid``), is re-parented to
    it rather than to init and stays findable as its descendant in ``/proc``; when the container ends
@@ -23,9 +25,10 @@ engine's pid in ``LOCAL_SAGEMAKER_PARENT_PID``. Four rules (Linux only) leave no
 4. Once a container's main process has exited, the engine SIGKILLs what is left of its process group,
    as SageMaker removes a container whose main process ended.
 
-What can still escape: a process that left its container's group and whose container was SIGKILLed
-before it could clean up (the kernel offers no hook at SIGKILL). A PID namespace or cgroup per
-container would close that gap, at the price of privileges the engine does not ask for.
+What can outlive its container: a process that left its container's group and whose container was
+SIGKILLed before it could clean up (the kernel offers no hook at SIGKILL). The fork server, a subreaper
+too, adopts it and ends it with the engine. A PID namespace or cgroup per container would end it with
+its container, at the price of privileges the engine does not ask for.
 """
 
 from __future__ import annotations
@@ -56,12 +59,10 @@ def _prctl(option: int, value: int) -> None:
 def become_container() -> None:
     """Adopt orphaned descendants and die with the engine (rules 1 and 2); does nothing when the
     engine did not start this process."""
-    global _container
     engine = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
     if not engine:
         return
-    _container = True
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    adopt_orphans()
 
     def watch() -> None:
         while os.getppid() == engine:
@@ -70,6 +71,14 @@ def become_container() -> None:
         os._exit(137)
 
     threading.Thread(target=watch, name="engine-watch", daemon=True).start()
+
+
+def adopt_orphans() -> None:
+    """Become a child subreaper (rule 2): a descendant whose parent exits stays this process's, and
+    ``kill_descendants`` ends it."""
+    global _container
+    _container = True
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
 
 def kill_descendants(timeout: float = 5.0) -> None:

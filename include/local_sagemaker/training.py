@@ -30,13 +30,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from include.local_sagemaker import forkserver
 from include.local_sagemaker.algorithms import registry
 from include.local_sagemaker.algorithms.host_exchange import EXCHANGE_VARIABLE
 from include.local_sagemaker.channel_feeds import input_mode, stage_channel
@@ -50,7 +50,7 @@ from include.local_sagemaker.logs import TRAINING_LOG_GROUP, LogStore
 from include.local_sagemaker.names import REGION, split_s3_uri
 from include.local_sagemaker.object_store import ObjectStore
 from include.local_sagemaker.paths import extract_archive
-from include.local_sagemaker.process_tree import PARENT_PID_VARIABLE, kill_process_group
+from include.local_sagemaker.process_tree import kill_process_group
 from include.local_sagemaker.state import ResourceStore
 
 # How long a stopped container gets between SIGTERM and SIGKILL (SageMaker allows 120 s; locally
@@ -73,7 +73,7 @@ class _Host:
     name: str
     base_dir: Path
     stream: str = ""
-    process: subprocess.Popen | None = None
+    process: forkserver.ForkedProcess | None = None
     reader: threading.Thread | None = None
     metrics: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # the engine's lines for the log, before the container's
@@ -411,17 +411,9 @@ class TrainingRunner(JobRunner):
                 **thread_budget(len(hosts)),
                 **container_environment(job, host.base_dir, host.name),
                 IMAGE_VARIABLE: job["AlgorithmSpecification"]["TrainingImage"],
-                PARENT_PID_VARIABLE: str(os.getpid()),
                 EXCHANGE_VARIABLE: str(exchange),
             }
-            host.process = subprocess.Popen(
-                [sys.executable, "-m", "include.local_sagemaker.container", "train"],
-                cwd=host.base_dir,
-                env=environment,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            host.process = forkserver.shared().spawn(["train"], environment, host.base_dir)
             host.reader = threading.Thread(
                 target=self._pump_output,
                 args=(host.process, host.stream, patterns, host.metrics),
@@ -454,7 +446,7 @@ class TrainingRunner(JobRunner):
             outcome = "failed" if failed else "completed"
         return outcome, failed
 
-    def _pump_output(self, process: subprocess.Popen, stream: str, patterns, metrics: dict) -> None:
+    def _pump_output(self, process: forkserver.ForkedProcess, stream: str, patterns, metrics: dict) -> None:
         for raw in process.stdout:
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             self.logs.append(TRAINING_LOG_GROUP, stream, [line])
@@ -469,7 +461,7 @@ class TrainingRunner(JobRunner):
                         continue
 
     @staticmethod
-    def _terminate(processes: list[subprocess.Popen]) -> None:
+    def _terminate(processes: list[forkserver.ForkedProcess]) -> None:
         """SIGTERM every container's group at once, then SIGKILL those still running after the grace."""
         for process in processes:
             if process.poll() is None:
