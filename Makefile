@@ -103,9 +103,9 @@ test: $(STAMP) $(FRAMEWORK_STAMP) $(SDK_STAMP) $(SDK3_STAMP) $(SPARK_STAMP) syst
 	$(PY) -m pytest
 
 # The edit-test loop: everything but the tests marked slow (whole workflows, servers of their own, the
-# stack and the Celery topology), on one pytest-xdist worker per core. Each worker has its own Airflow home,
-# engines and temporary directories; each module stays on one worker (--dist loadfile in pyproject.toml), so
-# its module fixtures are built once.
+# stack and the Celery topology), on pytest-xdist workers (-n auto: one and a half per core, see
+# tests/conftest.py). Each worker has its own Airflow home, engines and temporary directories; each module
+# stays on one worker (--dist loadfile in pyproject.toml), so its module fixtures are built once.
 test-fast: $(STAMP) $(FRAMEWORK_STAMP)
 	$(PY) -m pytest -m "not slow" -q -n auto
 

@@ -28,6 +28,14 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one and a half workers per core. With one per core the cores sat idle about a fifth of
+    the time, while tests waited on containers, servers and polls; a third worker on a two-core machine
+    fills that (``make test-fast`` took 2 min 34 s against 2 min 54 s with two workers, and 2 min 38 s
+    with four, in one run each)."""
+    return max(1, len(os.sched_getaffinity(0)) * 3 // 2)
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The local engine's S3 (its object store behind its front door) on an ephemeral loopback port,
