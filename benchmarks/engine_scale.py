@@ -11,8 +11,10 @@ recordIO-protobuf in ``PARTS`` files and to a raw float32 file. The engine runs 
 as one channel's objects, then a k-means
 job (k=10, feature_dim=784, mini_batch_size=5000, one epoch) runs while the engine's process tree (the
 engine, SeaweedFS, the job's container process) is sampled every 50 ms. Job seconds are CreateTrainingJob to
-Completed (S3 download into the container, training, model upload). Memory: the tree's peak summed RssAnon
-(private; page cache and file maps do not count) and summed VmRSS (total).
+Completed (S3 download into the container, training, model upload). Memory: the tree's peak summed Pss_Anon
+(anonymous; page cache and file maps do not count) and summed Pss (total), proportional shares so that the
+pages forked containers share with the fork server count once (results before the fork server summed
+RssAnon and VmRSS, the same for unshared memory).
 
 Peer, in a child process so that its peak is its own: scikit-learn's ``MiniBatchKMeans(n_clusters=10,
 batch_size=5000).partial_fit`` over consecutive 5,000-row slices of ``np.load(mmap_mode="r")`` of the raw
@@ -28,7 +30,7 @@ reduces both hosts' centres), and the speed-up of two instances over one is prin
 (the objects streamed through a named pipe per pass while k-means reads, never copied to the container's
 disk).
 
-Target: the engine tree's peak private memory flat across sizes, well under 1.5 GB; two instances at
+Target: the engine tree's peak anonymous memory flat across sizes, well under 1.5 GB; two instances at
 least 1.6× faster than one on a 2-core machine (issue 16, at 3.84M rows).
 
 ``--algorithm xgboost`` or ``linear-learner`` runs that built-in algorithm's job on the same data instead
@@ -138,7 +140,7 @@ def run_job(
     algorithm: str = "kmeans",
     input_mode: str = "File",
 ) -> tuple[float, tuple[int, int]]:
-    """(job seconds, (peak VmRSS, peak RssAnon) of the engine tree) of one ``algorithm`` job on the recordIO
+    """(job seconds, (peak Pss, peak Pss_Anon) of the engine tree) of one ``algorithm`` job on the recordIO
     ``parts``, on ``instances`` instances (sharding the objects between them), in ``input_mode``."""
     repository, hyperparameters = ALGORITHMS[algorithm]
     settings = dict(
@@ -230,7 +232,7 @@ def main() -> None:
                 )
                 results.append((rows, gigabytes, job_seconds, anon, rss, peer_seconds, same_work, peer_peak))
                 print(
-                    f"{rows} rows ({gigabytes:.2f} GB): job {job_seconds:.1f} s, engine tree peak private "
+                    f"{rows} rows ({gigabytes:.2f} GB): job {job_seconds:.1f} s, engine tree peak anonymous "
                     f"{anon / MB:.0f} MB, total {rss / MB:.0f} MB; peer {peer_seconds:.1f} s, "
                     f"with {ENGINE_CENTRES} centres {same_work:.1f} s",
                     flush=True,
@@ -241,7 +243,7 @@ def main() -> None:
                     )
                     two_hosts = (rows, gigabytes, *two)
                     print(
-                        f"{rows} rows on two instances: job {two[0]:.1f} s, engine tree peak private "
+                        f"{rows} rows on two instances: job {two[0]:.1f} s, engine tree peak anonymous "
                         f"{two[1][1] / MB:.0f} MB; speed-up {job_seconds / two[0]:.2f}x",
                         flush=True,
                     )
@@ -249,7 +251,7 @@ def main() -> None:
                         url, engine.pid, parts, f"scale-{rows}-pipe", algorithm=algorithm, input_mode="Pipe"
                     )
                     print(
-                        f"{rows} rows in Pipe mode: job {pipe[0]:.1f} s, engine tree peak private "
+                        f"{rows} rows in Pipe mode: job {pipe[0]:.1f} s, engine tree peak anonymous "
                         f"{pipe[1][1] / MB:.0f} MB",
                         flush=True,
                     )
@@ -261,7 +263,7 @@ def main() -> None:
 
     print()
     print(
-        "| rows | recordIO GB | job s | engine tree peak private (RssAnon) MB | peak total (VmRSS) MB "
+        "| rows | recordIO GB | job s | engine tree peak anonymous (Pss_Anon) MB | peak total (Pss) MB "
         f"| peer s | job / peer | peer s, {ENGINE_CENTRES} centres | job / that peer |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -275,14 +277,14 @@ def main() -> None:
     rows, gigabytes, seconds, (rss, anon) = two_hosts
     one = next(result[2] for result in results if result[0] == rows)
     print()
-    print("| rows | instances | job s | engine tree peak private (RssAnon) MB | peak total (VmRSS) MB |")
+    print("| rows | instances | job s | engine tree peak anonymous (Pss_Anon) MB | peak total (Pss) MB |")
     print("|---:|---:|---:|---:|---:|")
     print(f"| {rows:,} | 1 | {one:.1f} | | |")
     print(f"| {rows:,} | 2 | {seconds:.1f} | {anon / MB:.0f} | {rss / MB:.0f} |")
     print(f"two instances / one: {one / seconds:.2f}x faster")
     pipe_seconds, (rss, anon) = pipe
     print()
-    print("| rows | input mode | job s | engine tree peak private (RssAnon) MB | peak total (VmRSS) MB |")
+    print("| rows | input mode | job s | engine tree peak anonymous (Pss_Anon) MB | peak total (Pss) MB |")
     print("|---:|---|---:|---:|---:|")
     print(f"| {rows:,} | File | {one:.1f} | | |")
     print(f"| {rows:,} | Pipe | {pipe_seconds:.1f} | {anon / MB:.0f} | {rss / MB:.0f} |")

@@ -262,7 +262,10 @@ def _serve(control: socket.socket, parent: int) -> _Launch | None:
     """Fork a container per request until the engine's process is gone; returns, in a forked child, what
     that child is to run, and ``None`` in the server once it is time to exit."""
     process_tree.adopt_orphans()
-    engine = os.pidfd_open(parent)
+    try:
+        engine = os.pidfd_open(parent)
+    except ProcessLookupError:
+        return None
     if os.getppid() != parent:  # the engine ended before it could be watched
         return None
     start_up = _preload()

@@ -57,20 +57,20 @@ def _prctl(option: int, value: int) -> None:
 
 
 def become_container() -> None:
-    """Adopt orphaned descendants and die with the engine (rules 1 and 2); does nothing when the
-    engine did not start this process."""
-    engine = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
-    if not engine:
+    """Adopt orphaned descendants and die with the fork server that started this container, which dies
+    with the engine (rules 1 and 2); does nothing when the engine did not start this process."""
+    parent = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
+    if not parent:
         return
     adopt_orphans()
 
     def watch() -> None:
-        while os.getppid() == engine:
+        while os.getppid() == parent:
             time.sleep(_WATCH_INTERVAL_SECONDS)
         kill_descendants()
         os._exit(137)
 
-    threading.Thread(target=watch, name="engine-watch", daemon=True).start()
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def adopt_orphans() -> None:

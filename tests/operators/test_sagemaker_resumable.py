@@ -15,6 +15,7 @@ from operators.sagemaker_resumable import (
     ResumableTrainingOperator,
     ResumableTransformOperator,
 )
+from tests.support.engine import register_tiny_algorithm, train_tiny_model
 
 pytestmark = pytest.mark.slow
 
@@ -177,10 +178,12 @@ class TestDeploy:
         sagemaker.delete_endpoint(EndpointName=name)
 
     def test_a_deferrable_endpoint_defers_whether_new_or_retried(
-        self, endpoint_config_request, wait_until, aws_connection, sagemaker, model_request, unique
+        self, endpoint_config_request, wait_until, aws_connection, sagemaker, s3_client, unique
     ) -> None:
         name = unique("dp-deferred")
-        sagemaker.create_model(**model_request(name))
+        # A model that takes 5 s to load keeps the endpoint Creating while the task is retried.
+        register_tiny_algorithm()
+        train_tiny_model(sagemaker, s3_client, name, {"TINY_LOAD_SECONDS": "5"})
         sagemaker.create_endpoint_config(**endpoint_config_request(name, name))
         request = {"EndpointName": name, "EndpointConfigName": name}
 
@@ -192,11 +195,10 @@ class TestDeploy:
         with pytest.raises(TaskDeferred) as new:
             operator().execute({})
         assert new.value.trigger.job_name == name
-        status = sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        if status == "Creating":  # a retry while it is still coming up defers to it too
-            with pytest.raises(TaskDeferred) as retried:
-                operator().execute({})
-            assert retried.value.trigger.job_name == name
+        assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating"
+        with pytest.raises(TaskDeferred) as retried:  # a retry while it is still coming up defers to it
+            operator().execute({})
+        assert retried.value.trigger.job_name == name
         wait_until(lambda: sagemaker.describe_endpoint(EndpointName=name), "EndpointStatus", ("Creating",))
         result = operator().execute_complete({}, {"status": "success", "job_name": name})
         assert result["Endpoint"]["EndpointStatus"] == "InService"
