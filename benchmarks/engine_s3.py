@@ -70,17 +70,38 @@ def _memory_of(pid: int) -> tuple[int, int]:
     return total, anon
 
 
-def _name(pid: int) -> str:
+def _command(pid: int) -> list[str]:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].rsplit(b"/", 1)[-1].decode()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     except OSError:
-        return "gone"
+        return []
+
+
+def _name(pid: int) -> str:
+    """The program's name, or the module a ``python -m`` runs (the engine, its fork server)."""
+    command = _command(pid)
+    if "-m" in command[:-1]:
+        return command[command.index("-m") + 1]
+    return command[0].rsplit("/", 1)[-1] if command else "gone"
 
 
 def _memory(root_pid: int) -> tuple[int, int]:
     """(Pss, Pss_Anon) summed over the tree, in bytes."""
     totals = [_memory_of(pid) for pid in _tree(root_pid)]
     return sum(rss for rss, _ in totals), sum(anon for _, anon in totals)
+
+
+def _settled_memory(root_pid: int, timeout: float = 30.0) -> tuple[int, int]:
+    """The tree's memory once start-up is over (the fork server imports for a few seconds after the
+    engine listens): two readings a second apart within 2 MB of each other."""
+    deadline = time.monotonic() + timeout
+    previous = _memory(root_pid)
+    while True:
+        time.sleep(1)
+        current = _memory(root_pid)
+        if abs(current[0] - previous[0]) < 2 * MB or time.monotonic() > deadline:
+            return current
+        previous = current
 
 
 class _PeakSampler:
@@ -145,13 +166,12 @@ def main() -> None:
         try:
             url = re.search(r"listening on (\S+)", engine.stdout.readline()).group(1)
             identity = json.loads((state / "s3" / "s3.json").read_text())["identities"][0]["credentials"][0]
-            weed_args = Path(f"/proc/{_tree(engine.pid)[1]}/cmdline").read_bytes().split(b"\0")
-            store_port = next(a for a in weed_args if a.startswith(b"-s3.port=")).split(b"=")[1].decode()
+            weed_args = next(c for c in map(_command, _tree(engine.pid)) if c[0].endswith("weed"))
+            store_port = next(a for a in weed_args if a.startswith("-s3.port=")).split("=")[1]
             through = _client(url)
             direct = _client(f"http://127.0.0.1:{store_port}", identity["accessKey"], identity["secretKey"])
             through.create_bucket(Bucket="bench")
-            time.sleep(1)
-            idle = _memory(engine.pid)
+            idle = _settled_memory(engine.pid)
             idle_by_process = {_name(pid): _memory_of(pid)[1] for pid in _tree(engine.pid)}
 
             source = scratch / "100mb.bin"
