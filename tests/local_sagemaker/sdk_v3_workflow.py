@@ -69,14 +69,14 @@ def main(report_path: Path) -> None:
     )
     record("trainer", role=trainer.role, output_path=trainer.output_data_config.s3_output_path)
 
-    data = Path(tempfile.mkdtemp())
-    (data / "train.csv").write_text(training_rows())
-    trainer.train(
-        input_data_config=[
-            InputData(channel_name="train", data_source=str(data), content_type="text/csv;label_size=0")
-        ],
-        logs=True,
-    )
+    with tempfile.TemporaryDirectory() as data:  # the SDK uploads it to S3 before the job starts
+        (Path(data) / "train.csv").write_text(training_rows())
+        trainer.train(
+            input_data_config=[
+                InputData(channel_name="train", data_source=data, content_type="text/csv;label_size=0")
+            ],
+            logs=True,
+        )
     job = trainer._latest_training_job  # ModelTrainer's documented handle on the job it ran
     record(
         "train",
