@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.local_sagemaker import process_tree
+from include.local_sagemaker.algorithms.registry import EXTRA_ALGORITHMS_VARIABLE
 
 CONTAINER_MODULE = "include.local_sagemaker.container"
 _MESSAGE_LIMIT = 1 << 20  # a request carries the container's whole environment
@@ -137,11 +138,16 @@ class ForkServer:
     def _started(self) -> socket.socket:
         if self._control is None:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            # The server imports the built-in algorithms only: an extra algorithm module is each
+            # container's to import, so that a broken one fails the containers that need it, with its
+            # traceback in their logs, and not the server.
+            environment = {**os.environ, process_tree.PARENT_PID_VARIABLE: str(os.getpid())}
+            environment.pop(EXTRA_ALGORITHMS_VARIABLE, None)
             with theirs:
                 server = subprocess.Popen(
                     [sys.executable, "-m", __name__, str(theirs.fileno())],
                     pass_fds=[theirs.fileno()],
-                    env={**os.environ, process_tree.PARENT_PID_VARIABLE: str(os.getpid())},
+                    env=environment,
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,  # a terminal's Ctrl-C is the engine's to handle
                 )
@@ -251,7 +257,7 @@ def _preload() -> _StartUp:
     from include.local_sagemaker import container  # noqa: F401
     from include.local_sagemaker.algorithms import registry
 
-    registry.known_repositories()  # imports every built-in algorithm
+    registry.known_repositories()  # imports every built-in algorithm (the server has no extra one)
     return _StartUp(
         threads={pool["user_api"]: pool["num_threads"] for pool in threadpoolctl.threadpool_info()},
         library_path=sys.path[1 + len(_search_path(os.environ)) :],

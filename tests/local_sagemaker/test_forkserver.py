@@ -181,3 +181,18 @@ def test_the_server_and_its_containers_end_with_the_process_that_started_it(tmp_
     finally:
         starter.kill()
         starter.wait()
+
+
+def test_a_broken_extra_algorithm_fails_its_container_not_the_server(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(EXTRA_ALGORITHMS_VARIABLE, "broken=tests.local_sagemaker.no_such_algorithm")
+    server = ForkServer()
+    try:
+        broken = server.spawn(_serve_arguments(tmp_path / "broken"), dict(os.environ))
+        output = broken.stdout.read().decode()
+        assert broken.wait(timeout=30) == 3
+        assert "No module named 'tests.local_sagemaker.no_such_algorithm'" in output
+        healthy = server.spawn(_serve_arguments(tmp_path / "healthy"), _environment(tmp_path))
+        _until_serving(healthy)
+        assert _stopped(healthy) == 0
+    finally:
+        server.close()
